@@ -1,0 +1,486 @@
+"""Rows <-> domain objects for everything but the action queue (see actions.py).
+
+`SqlStore` is the persistence port the services use: one instance per transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from relance.adapters.db import tables as t
+from relance.adapters.db.actions import ActionQueue
+from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
+from relance.domain.cases import CaseStatus, DunningCase
+from relance.domain.customers import Customer, MethodType, PaymentMethod
+from relance.domain.declines import RetryClass
+from relance.domain.errors import Conflict
+from relance.domain.events import Event, EventKind
+from relance.domain.invoices import Invoice, InvoiceStatus
+from relance.domain.merchants import ApiKey
+from relance.domain.messages import Message
+from relance.domain.money import Money
+from relance.domain.payments import Payment, PaymentMethodUsed
+from relance.ports import Page, StoredResponse
+
+
+def _page(rows: Sequence[Any], limit: int, to_item: Any) -> Page[Any]:
+    items = [to_item(r) for r in rows[:limit]]
+    return Page(items=items, has_more=len(rows) > limit)
+
+
+def _after(query: Select[Any], table: Any, after: str | None) -> Select[Any]:
+    return query.where(table.c.id > after) if after else query
+
+
+class SqlStore:
+    """Persistence for one unit of work; the caller owns the transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.actions = ActionQueue(conn)
+
+    def _insert(self, table: Any, conflict: str, **values: Any) -> None:
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(table).values(**values))
+        except IntegrityError:
+            raise Conflict(conflict) from None
+
+    # -- merchants, keys, policies ---------------------------------------------------------
+
+    def add_merchant(self, merchant_id: str, name: str, at: datetime) -> None:
+        self.conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=at))
+
+    def merchant_name(self, merchant_id: str) -> str | None:
+        row = self.conn.execute(select(t.merchants.c.name).where(t.merchants.c.id == merchant_id))
+        return row.scalar_one_or_none()
+
+    def add_api_key(self, key: ApiKey) -> None:
+        self.conn.execute(
+            insert(t.api_keys).values(
+                id=key.id,
+                merchant_id=key.merchant_id,
+                prefix=key.prefix,
+                key_hash=key.key_hash,
+                created_at=key.created_at,
+            )
+        )
+
+    def api_key_by_prefix(self, prefix: str) -> ApiKey | None:
+        row = self.conn.execute(
+            select(t.api_keys).where(
+                t.api_keys.c.prefix == prefix, t.api_keys.c.revoked_at.is_(None)
+            )
+        ).first()
+        if row is None:
+            return None
+        return ApiKey(row.id, row.merchant_id, row.prefix, row.key_hash, row.created_at)
+
+    def latest_policy(self, merchant_id: str) -> tuple[int, str] | None:
+        row = self.conn.execute(
+            select(t.policies.c.version, t.policies.c.source)
+            .where(t.policies.c.merchant_id == merchant_id)
+            .order_by(t.policies.c.version.desc())
+            .limit(1)
+        ).first()
+        return (row.version, row.source) if row else None
+
+    def policy_source(self, merchant_id: str, version: int) -> str | None:
+        return self.conn.execute(
+            select(t.policies.c.source).where(
+                t.policies.c.merchant_id == merchant_id, t.policies.c.version == version
+            )
+        ).scalar_one_or_none()
+
+    def add_policy(
+        self, merchant_id: str, version: int, source: str, at: datetime, id: str
+    ) -> None:
+        self._insert(
+            t.policies,
+            f"Policy version {version} already exists; raise the version number.",
+            id=id,
+            merchant_id=merchant_id,
+            version=version,
+            source=source,
+            created_at=at,
+        )
+
+    # -- customers and payment methods -------------------------------------------------------
+
+    def add_customer(self, merchant_id: str, c: Customer, at: datetime) -> None:
+        self._insert(
+            t.customers,
+            f"A customer with external_id '{c.external_id}' already exists.",
+            id=c.id,
+            merchant_id=merchant_id,
+            external_id=c.external_id,
+            name=c.name,
+            email=c.email,
+            phone=c.phone,
+            locale=c.locale,
+            timezone=c.timezone,
+            created_at=at,
+        )
+
+    @staticmethod
+    def _customer(r: Row[Any]) -> Customer:
+        return Customer(r.id, r.external_id, r.name, r.email, r.phone, r.locale, r.timezone)
+
+    def get_customer(self, merchant_id: str, customer_id: str) -> Customer | None:
+        row = self.conn.execute(
+            select(t.customers).where(
+                t.customers.c.merchant_id == merchant_id, t.customers.c.id == customer_id
+            )
+        ).first()
+        return self._customer(row) if row else None
+
+    def list_customers(self, merchant_id: str, after: str | None, limit: int) -> Page[Customer]:
+        q = select(t.customers).where(t.customers.c.merchant_id == merchant_id)
+        q = _after(q, t.customers, after).order_by(t.customers.c.id).limit(limit + 1)
+        return _page(self.conn.execute(q).all(), limit, self._customer)
+
+    def add_payment_method(self, merchant_id: str, pm: PaymentMethod, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.payment_methods).values(
+                id=pm.id,
+                merchant_id=merchant_id,
+                customer_id=pm.customer_id,
+                gateway_token=pm.gateway_token,
+                type=pm.type.value,
+                brand=pm.brand,
+                last4=pm.last4,
+                exp_month=pm.exp_month,
+                exp_year=pm.exp_year,
+                created_at=at,
+            )
+        )
+
+    @staticmethod
+    def _payment_method(r: Row[Any]) -> PaymentMethod:
+        return PaymentMethod(
+            r.id,
+            r.customer_id,
+            r.gateway_token,
+            MethodType(r.type),
+            r.brand,
+            r.last4,
+            r.exp_month,
+            r.exp_year,
+        )
+
+    def list_payment_methods(
+        self, merchant_id: str, customer_id: str | None, after: str | None, limit: int
+    ) -> Page[PaymentMethod]:
+        pm = t.payment_methods
+        q = select(pm).where(pm.c.merchant_id == merchant_id)
+        if customer_id:
+            q = q.where(pm.c.customer_id == customer_id)
+        q = _after(q, pm, after).order_by(pm.c.id).limit(limit + 1)
+        return _page(self.conn.execute(q).all(), limit, self._payment_method)
+
+    def current_payment_method(self, merchant_id: str, customer_id: str) -> PaymentMethod | None:
+        """The most recently added method: adding a method is how a customer updates it."""
+        pm = t.payment_methods
+        row = self.conn.execute(
+            select(pm)
+            .where(pm.c.merchant_id == merchant_id, pm.c.customer_id == customer_id)
+            .order_by(pm.c.id.desc())
+            .limit(1)
+        ).first()
+        return self._payment_method(row) if row else None
+
+    # -- invoices, attempts, payments --------------------------------------------------------
+
+    def add_invoice(self, merchant_id: str, inv: Invoice, at: datetime) -> None:
+        self._insert(
+            t.invoices,
+            f"An invoice numbered '{inv.number}' already exists.",
+            id=inv.id,
+            merchant_id=merchant_id,
+            customer_id=inv.customer_id,
+            number=inv.number,
+            amount_minor=inv.amount.minor,
+            paid_minor=inv.paid.minor,
+            currency=inv.amount.currency,
+            status=inv.status.value,
+            issued_at=inv.issued_at,
+            due_at=inv.due_at,
+            subscription_ref=inv.subscription_ref,
+            created_at=at,
+        )
+
+    @staticmethod
+    def _invoice(r: Row[Any]) -> Invoice:
+        return Invoice(
+            id=r.id,
+            customer_id=r.customer_id,
+            number=r.number,
+            amount=Money(r.amount_minor, r.currency),
+            paid=Money(r.paid_minor, r.currency),
+            issued_at=r.issued_at,
+            due_at=r.due_at,
+            subscription_ref=r.subscription_ref,
+            status=InvoiceStatus(r.status),
+        )
+
+    def get_invoice(self, merchant_id: str, invoice_id: str, lock: bool = False) -> Invoice | None:
+        q = select(t.invoices).where(
+            t.invoices.c.merchant_id == merchant_id, t.invoices.c.id == invoice_id
+        )
+        row = self.conn.execute(q.with_for_update() if lock else q).first()
+        return self._invoice(row) if row else None
+
+    def list_invoices(
+        self, merchant_id: str, status: str | None, after: str | None, limit: int
+    ) -> Page[Invoice]:
+        q = select(t.invoices).where(t.invoices.c.merchant_id == merchant_id)
+        if status:
+            q = q.where(t.invoices.c.status == status)
+        q = _after(q, t.invoices, after).order_by(t.invoices.c.id).limit(limit + 1)
+        return _page(self.conn.execute(q).all(), limit, self._invoice)
+
+    def save_invoice_balance(self, inv: Invoice) -> None:
+        self.conn.execute(
+            update(t.invoices)
+            .where(t.invoices.c.id == inv.id)
+            .values(paid_minor=inv.paid.minor, status=inv.status.value)
+        )
+
+    def add_attempt(self, merchant_id: str, a: PaymentAttempt, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.payment_attempts).values(
+                id=a.id,
+                merchant_id=merchant_id,
+                invoice_id=a.invoice_id,
+                amount_minor=a.amount.minor,
+                currency=a.amount.currency,
+                outcome=a.outcome.value,
+                attempted_at=a.attempted_at,
+                decline_code=a.codes.decline_code,
+                network_response_code=a.codes.network_response_code,
+                network_advice_code=a.codes.network_advice_code,
+                sepa_reason_code=a.codes.sepa_reason_code,
+                processor=a.codes.processor,
+                source=a.source.value,
+                payment_method_id=a.payment_method_id,
+                gateway_reference=a.gateway_reference,
+                created_at=at,
+            )
+        )
+
+    def list_attempts(self, invoice_id: str) -> list[PaymentAttempt]:
+        pa = t.payment_attempts
+        rows = self.conn.execute(select(pa).where(pa.c.invoice_id == invoice_id).order_by(pa.c.id))
+        return [
+            PaymentAttempt(
+                id=r.id,
+                invoice_id=r.invoice_id,
+                amount=Money(r.amount_minor, r.currency),
+                outcome=Outcome(r.outcome),
+                attempted_at=r.attempted_at,
+                codes=RawCodes(
+                    r.decline_code,
+                    r.network_response_code,
+                    r.network_advice_code,
+                    r.sepa_reason_code,
+                    r.processor,
+                ),
+                source=AttemptSource(r.source),
+                payment_method_id=r.payment_method_id,
+                gateway_reference=r.gateway_reference,
+            )
+            for r in rows
+        ]
+
+    def add_payment(self, merchant_id: str, p: Payment, at: datetime) -> None:
+        self.conn.execute(
+            insert(t.payments).values(
+                id=p.id,
+                merchant_id=merchant_id,
+                invoice_id=p.invoice_id,
+                amount_minor=p.amount.minor,
+                currency=p.amount.currency,
+                paid_at=p.paid_at,
+                method=p.method.value,
+                reference=p.reference,
+                created_at=at,
+            )
+        )
+
+    def list_payments(self, invoice_id: str) -> list[Payment]:
+        rows = self.conn.execute(
+            select(t.payments)
+            .where(t.payments.c.invoice_id == invoice_id)
+            .order_by(t.payments.c.id)
+        )
+        return [
+            Payment(
+                r.id,
+                r.invoice_id,
+                Money(r.amount_minor, r.currency),
+                r.paid_at,
+                PaymentMethodUsed(r.method),
+                r.reference,
+            )
+            for r in rows
+        ]
+
+    # -- cases, timeline, messages -----------------------------------------------------------
+
+    def add_case(self, merchant_id: str, c: DunningCase) -> None:
+        self.conn.execute(
+            insert(t.cases).values(
+                id=c.id,
+                merchant_id=merchant_id,
+                invoice_id=c.invoice_id,
+                status=c.status.value,
+                opened_at=c.opened_at,
+                closed_at=c.closed_at,
+                policy_version=c.policy_version,
+                reason=c.reason,
+                retry_class=c.retry_class.value,
+            )
+        )
+
+    def save_case(self, c: DunningCase) -> None:
+        self.conn.execute(
+            update(t.cases)
+            .where(t.cases.c.id == c.id)
+            .values(status=c.status.value, closed_at=c.closed_at, reason=c.reason)
+        )
+
+    @staticmethod
+    def _case(r: Row[Any]) -> DunningCase:
+        return DunningCase(
+            id=r.id,
+            invoice_id=r.invoice_id,
+            status=CaseStatus(r.status),
+            opened_at=r.opened_at,
+            policy_version=r.policy_version,
+            reason=r.reason,
+            retry_class=RetryClass(r.retry_class),
+            closed_at=r.closed_at,
+        )
+
+    def get_case(self, merchant_id: str, case_id: str, lock: bool = False) -> DunningCase | None:
+        q = select(t.cases).where(t.cases.c.merchant_id == merchant_id, t.cases.c.id == case_id)
+        row = self.conn.execute(q.with_for_update() if lock else q).first()
+        return self._case(row) if row else None
+
+    def case_for_invoice(self, merchant_id: str, invoice_id: str) -> DunningCase | None:
+        row = self.conn.execute(
+            select(t.cases).where(
+                t.cases.c.merchant_id == merchant_id, t.cases.c.invoice_id == invoice_id
+            )
+        ).first()
+        return self._case(row) if row else None
+
+    def list_cases(
+        self, merchant_id: str, status: str | None, after: str | None, limit: int
+    ) -> Page[DunningCase]:
+        q = select(t.cases).where(t.cases.c.merchant_id == merchant_id)
+        if status:
+            q = q.where(t.cases.c.status == status)
+        q = _after(q, t.cases, after).order_by(t.cases.c.id).limit(limit + 1)
+        return _page(self.conn.execute(q).all(), limit, self._case)
+
+    def add_events(self, merchant_id: str, case_id: str, events: Iterable[Event]) -> None:
+        rows = [
+            {
+                "merchant_id": merchant_id,
+                "case_id": case_id,
+                "at": e.at,
+                "kind": e.kind.value,
+                "summary": e.summary,
+                "data": e.data,
+            }
+            for e in events
+        ]
+        if rows:
+            self.conn.execute(insert(t.timeline), rows)
+
+    def list_events(self, case_id: str) -> list[Event]:
+        rows = self.conn.execute(
+            select(t.timeline).where(t.timeline.c.case_id == case_id).order_by(t.timeline.c.id)
+        )
+        return [Event(EventKind(r.kind), r.at, r.summary, dict(r.data)) for r in rows]
+
+    def add_message(self, merchant_id: str, m: Message) -> None:
+        self.conn.execute(
+            insert(t.messages).values(
+                id=m.id,
+                merchant_id=merchant_id,
+                case_id=m.case_id,
+                action_id=m.action_id,
+                channel=m.channel,
+                step=m.step,
+                locale=m.locale,
+                recipient=m.recipient,
+                subject=m.subject,
+                body=m.body,
+                external_id=m.external_id,
+                sent_at=m.sent_at,
+            )
+        )
+
+    def list_messages(self, case_id: str) -> list[Message]:
+        rows = self.conn.execute(
+            select(t.messages).where(t.messages.c.case_id == case_id).order_by(t.messages.c.id)
+        )
+        return [
+            Message(
+                r.id,
+                r.case_id,
+                r.action_id,
+                r.channel,
+                r.step,
+                r.locale,
+                r.recipient,
+                r.subject,
+                r.body,
+                r.external_id,
+                r.sent_at,
+            )
+            for r in rows
+        ]
+
+    # -- idempotent requests -----------------------------------------------------------------
+
+    def stored_response(self, merchant_id: str, key: str) -> StoredResponse | None:
+        ik = t.idempotency_keys
+        row = self.conn.execute(
+            select(ik).where(ik.c.merchant_id == merchant_id, ik.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        return StoredResponse(row.request_hash, row.status_code, row.response_body)
+
+    def reserve_response(self, merchant_id: str, key: str, request_hash: str, at: datetime) -> None:
+        """Claim a key before running the request, so two concurrent uses cannot both act."""
+        self._insert(
+            t.idempotency_keys,
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            merchant_id=merchant_id,
+            key=key,
+            request_hash=request_hash,
+            status_code=0,
+            response_body="",
+            created_at=at,
+        )
+
+    def save_response(self, merchant_id: str, key: str, status_code: int, body: str) -> None:
+        ik = t.idempotency_keys
+        self.conn.execute(
+            update(ik)
+            .where(ik.c.merchant_id == merchant_id, ik.c.key == key)
+            .values(status_code=status_code, response_body=body)
+        )
+
+    def drop_response(self, merchant_id: str, key: str) -> None:
+        ik = t.idempotency_keys
+        self.conn.execute(delete(ik).where(ik.c.merchant_id == merchant_id, ik.c.key == key))

@@ -1,0 +1,40 @@
+"""Settings, read once from RELANCE_* environment variables and passed down explicitly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RELANCE_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/relance.db",
+        description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://… at scale.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `relance serve` listens on.")
+    port: int = Field(
+        default=8000,
+        validation_alias=AliasChoices("RELANCE_PORT", "PORT"),
+        description="Port `relance serve` listens on (PORT works too).",
+    )
+    outbox_dir: Path = Field(
+        default=Path("var/outbox"), description="Where the outbox channel writes .eml files."
+    )
+    sandbox_dir: Path = Field(
+        default=Path("var/sandbox"), description="Where the sandbox gateway keeps its charges."
+    )
+    sender_email: str = Field(
+        default="billing@relance.localhost", description="From: address of reminders."
+    )
+    worker_lease_seconds: int = Field(
+        default=60, ge=1, description="How long a claimed action stays reserved to one worker."
+    )
+    worker_batch: int = Field(default=20, ge=1, description="Actions claimed per round.")
+    worker_poll_seconds: float = Field(
+        default=1.0, gt=0, description="Idle wait between rounds when nothing is due."
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")

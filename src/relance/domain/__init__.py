@@ -1,0 +1,1 @@
+"""The pure core: decisions from snapshots. Imports only the standard library and itself."""

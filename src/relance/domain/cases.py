@@ -1,0 +1,209 @@
+"""The dunning case: from a failed payment to recovered, exhausted or closed.
+
+Each function takes a snapshot and `now` and returns decisions — small values that carry the
+explanation a merchant reads in the case timeline. Services turn them into rows.
+
+    active ──payment settles invoice──> recovered
+      │  └──exhaustion day, unpaid────> exhausted
+      ├──pause──> paused ──resume──> active
+      └──close──> closed  (also from paused)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from relance.domain.declines import DeclineVerdict, RetryClass
+from relance.domain.errors import Conflict
+from relance.domain.invoices import Invoice
+from relance.domain.policy import DunningPolicy, QuietHours
+
+
+class CaseStatus(StrEnum):
+    ACTIVE = "active"
+    RECOVERED = "recovered"
+    EXHAUSTED = "exhausted"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class ActionKind(StrEnum):
+    RETRY = "retry"
+    REMINDER = "reminder"
+    EXHAUST = "exhaust"
+
+
+ALL_KINDS = frozenset(ActionKind)
+
+
+@dataclass(frozen=True, slots=True)
+class DunningCase:
+    id: str
+    invoice_id: str
+    status: CaseStatus
+    opened_at: datetime
+    policy_version: int
+    reason: str
+    retry_class: RetryClass
+    closed_at: datetime | None = None
+
+
+# -- decisions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAt:
+    due_at: datetime
+    number: int
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    step: str
+    channel: str
+    due_at: datetime
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExhaustAt:
+    due_at: datetime
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelPending:
+    kinds: frozenset[ActionKind]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    status: CaseStatus
+    why: str
+
+
+Decision = RetryAt | Send | ExhaustAt | CancelPending | Stop
+
+
+def _after_quiet_hours(at: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetime:
+    """The first moment at or after `at` that is outside the customer's quiet hours."""
+    local = at.astimezone(tz)
+    if not quiet.contains(local.time().replace(tzinfo=None)):
+        return at
+    wake = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
+    if wake <= local:
+        wake += timedelta(days=1)
+    # Re-attach the zone so a DST change overnight lands on the local wall-clock time.
+    return wake.replace(tzinfo=tz).astimezone(at.tzinfo)
+
+
+_NO_RETRY_ADVICE = {
+    RetryClass.NEVER: "must never be retried",
+    RetryClass.FIX_DATA: "can only succeed once the payment details are updated",
+    RetryClass.CUSTOMER_ACTION: "needs the customer to act (authenticate or update)",
+}
+
+
+def _label(verdict: DeclineVerdict) -> str:
+    return f"{verdict.reason} ({verdict.decided_by})"
+
+
+def _no_retry(verdict: DeclineVerdict) -> CancelPending:
+    advice = _NO_RETRY_ADVICE[verdict.retry_class]
+    why = f"No automatic retry: {_label(verdict)} {advice}."
+    return CancelPending(frozenset({ActionKind.RETRY}), why)
+
+
+def _retries(verdict: DeclineVerdict, policy: DunningPolicy, anchor: datetime) -> list[Decision]:
+    if not verdict.allows_automatic_retry:
+        return [_no_retry(verdict)]
+    label = _label(verdict)
+    plan: list[Decision] = []
+    if verdict.retry_class is RetryClass.TECHNICAL:
+        soon = anchor + timedelta(minutes=policy.technical_retry_minutes)
+        plan.append(RetryAt(soon, 0, f"Technical failure {label}: retried once soon."))
+    total = len(policy.retry_days)
+    for number, day in enumerate(policy.retry_days, start=1):
+        why = (
+            f"Retry {number} of {total}, {day} day{'s' if day > 1 else ''} after the failure: "
+            f"{label} is usually temporary (policy '{policy.name}' v{policy.version})."
+        )
+        plan.append(RetryAt(anchor + timedelta(days=day), number, why))
+    return plan
+
+
+def plan_case(
+    verdict: DeclineVerdict, policy: DunningPolicy, customer_tz: str, now: datetime
+) -> list[Decision]:
+    """Everything a newly opened case will do, counted from `now` (when Relance learned of it)."""
+    tz = ZoneInfo(customer_tz)
+    plan = _retries(verdict, policy, now)
+    for step in policy.reminders:
+        wanted = now + timedelta(days=step.day)
+        due = _after_quiet_hours(wanted, policy.quiet_hours, tz)
+        when = "at once" if step.day == 0 else f"on day {step.day}"
+        why = f"Reminder '{step.key}' ({step.tone}) by {step.channel} {when}"
+        if due != wanted:
+            why += f", moved to {due.astimezone(tz):%H:%M} {customer_tz} to respect quiet hours"
+        plan.append(Send(step.key, step.channel, due, why + "."))
+    plan.append(
+        ExhaustAt(
+            now + timedelta(days=policy.exhaust_day),
+            f"If still unpaid on day {policy.exhaust_day}, the case is exhausted and handed back.",
+        )
+    )
+    return plan
+
+
+def decide_after_failure(case: DunningCase, verdict: DeclineVerdict) -> list[Decision]:
+    """A new failure on an open case: a decline that forbids retries cancels the rest."""
+    if case.status is not CaseStatus.ACTIVE or verdict.allows_automatic_retry:
+        return []
+    return [_no_retry(verdict)]
+
+
+def decide_after_payment(invoice: Invoice) -> list[Decision]:
+    if not invoice.is_settled:
+        return []
+    why = f"Invoice {invoice.number} is paid in full."
+    return [CancelPending(ALL_KINDS, why), Stop(CaseStatus.RECOVERED, why)]
+
+
+def decide_exhaustion(case: DunningCase, invoice: Invoice) -> list[Decision]:
+    if case.status is not CaseStatus.ACTIVE or invoice.is_settled:
+        return []
+    why = f"Every planned step ran and invoice {invoice.number} is still unpaid."
+    return [CancelPending(ALL_KINDS, why), Stop(CaseStatus.EXHAUSTED, why)]
+
+
+def may_act(case: DunningCase, invoice: Invoice) -> str | None:
+    """None when a due action may run; otherwise why it is skipped."""
+    if case.status is not CaseStatus.ACTIVE:
+        return f"The case is {case.status}."
+    if invoice.is_settled:
+        return f"Invoice {invoice.number} is already paid."
+    return None
+
+
+_TRANSITIONS = {
+    CaseStatus.PAUSED: {CaseStatus.ACTIVE},
+    CaseStatus.ACTIVE: {CaseStatus.PAUSED},
+    CaseStatus.CLOSED: {CaseStatus.ACTIVE, CaseStatus.PAUSED},
+}
+
+
+def move_case(case: DunningCase, to: CaseStatus, now: datetime) -> DunningCase:
+    """A merchant's manual transition (pause, resume, close), refused when it makes no sense."""
+    if case.status not in _TRANSITIONS.get(to, set()):
+        raise Conflict(f"A {case.status} case cannot become {to}.")
+    final = to in (CaseStatus.CLOSED, CaseStatus.RECOVERED, CaseStatus.EXHAUSTED)
+    return replace(case, status=to, closed_at=now if final else None)
+
+
+def finish(case: DunningCase, stop: Stop, now: datetime) -> DunningCase:
+    return replace(case, status=stop.status, closed_at=now)

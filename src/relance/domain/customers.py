@@ -1,0 +1,102 @@
+"""Customers and the payment methods on file for them (gateway tokens, never card numbers)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from relance.domain.errors import InvalidInput
+
+LOCALES = ("fr", "en")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_PAN = re.compile(r"\d{12,19}")
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    id: str
+    external_id: str
+    name: str
+    email: str | None
+    phone: str | None
+    locale: str
+    timezone: str
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: str,
+        external_id: str,
+        name: str,
+        email: str | None,
+        phone: str | None,
+        locale: str,
+        timezone: str,
+    ) -> Customer:
+        if not external_id.strip():
+            raise InvalidInput("A customer needs an external_id (your own reference for them).")
+        if email is not None and not _EMAIL.match(email):
+            raise InvalidInput(f"'{email}' is not an email address.")
+        if phone is not None and not _E164.match(phone):
+            raise InvalidInput(f"'{phone}' is not a phone number in international form (+33…).")
+        if locale not in LOCALES:
+            raise InvalidInput(
+                f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}."
+            )
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(
+                f"'{timezone}' is not an IANA time zone (e.g. Europe/Paris)."
+            ) from None
+        return cls(id, external_id.strip(), name.strip(), email, phone, locale, timezone)
+
+
+class MethodType(StrEnum):
+    CARD = "card"
+    SEPA_DEBIT = "sepa_debit"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethod:
+    id: str
+    customer_id: str
+    gateway_token: str
+    type: MethodType
+    brand: str | None
+    last4: str | None
+    exp_month: int | None
+    exp_year: int | None
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: str,
+        customer_id: str,
+        gateway_token: str,
+        type: MethodType,
+        brand: str | None = None,
+        last4: str | None = None,
+        exp_month: int | None = None,
+        exp_year: int | None = None,
+    ) -> PaymentMethod:
+        token = gateway_token.strip()
+        if not token:
+            raise InvalidInput("A payment method needs the gateway token that stands for it.")
+        if _PAN.search(token.replace(" ", "")):
+            # A long run of digits looks like a card number: refuse to store it at all.
+            raise InvalidInput("Send the gateway's token, never a card number.")
+        if last4 is not None and not re.fullmatch(r"\d{4}", last4):
+            raise InvalidInput("last4 must be exactly four digits.")
+        if exp_month is not None and not 1 <= exp_month <= 12:
+            raise InvalidInput("exp_month must be between 1 and 12.")
+        if exp_year is not None and not 2000 <= exp_year <= 2100:
+            raise InvalidInput("exp_year must be a four-digit year.")
+        if type is MethodType.CARD and (exp_month is None) != (exp_year is None):
+            raise InvalidInput("Give both exp_month and exp_year, or neither.")
+        return cls(id, customer_id, token, type, brand, last4, exp_month, exp_year)

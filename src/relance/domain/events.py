@@ -1,0 +1,34 @@
+"""Past-tense facts written to a case's timeline: what happened, when, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    CASE_OPENED = "case_opened"
+    PAYMENT_FAILED = "payment_failed"
+    RETRY_SCHEDULED = "retry_scheduled"
+    REMINDER_SCHEDULED = "reminder_scheduled"
+    EXHAUSTION_SCHEDULED = "exhaustion_scheduled"
+    RETRY_SUCCEEDED = "retry_succeeded"
+    RETRY_FAILED = "retry_failed"
+    REMINDER_SENT = "reminder_sent"
+    ACTION_SKIPPED = "action_skipped"
+    ACTIONS_CANCELLED = "actions_cancelled"
+    PAYMENT_RECEIVED = "payment_received"
+    INVOICE_RECOVERED = "invoice_recovered"
+    CASE_EXHAUSTED = "case_exhausted"
+    CASE_PAUSED = "case_paused"
+    CASE_RESUMED = "case_resumed"
+    CASE_CLOSED = "case_closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    at: datetime
+    summary: str
+    data: dict[str, str | int | None] = field(default_factory=dict)

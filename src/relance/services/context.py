@@ -1,0 +1,17 @@
+"""What every use case needs, wired once by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from relance.ports import Channel, Clock, PaymentGateway, ReminderWriter, UnitOfWork
+
+
+@dataclass(frozen=True)
+class Context:
+    uow: UnitOfWork
+    clock: Clock
+    gateway: PaymentGateway
+    channel: Channel
+    writer: ReminderWriter
+    sender_email: str

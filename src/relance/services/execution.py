@@ -1,0 +1,217 @@
+"""Carrying out due actions: a retry through the gateway, a reminder through the channel, or
+the end of a case. Each runs in two short transactions around the side effect, so no lock is
+held while the gateway or the mail server answers; the action's idempotency key makes a
+repeat after a crash harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from relance.domain.actions import ActionStatus, ScheduledAction
+from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt
+from relance.domain.cases import (
+    ActionKind,
+    DunningCase,
+    decide_after_failure,
+    decide_exhaustion,
+    may_act,
+)
+from relance.domain.declines import classify
+from relance.domain.events import Event, EventKind
+from relance.domain.invoices import Invoice
+from relance.domain.messages import Message
+from relance.domain.payments import Payment, PaymentMethodUsed
+from relance.ids import new_id
+from relance.ports import ChargeRequest, OutgoingMessage, ReminderFacts, Store
+from relance.services.cases import apply_decisions
+from relance.services.context import Context
+from relance.services.payments import receive_payment
+from relance.services.policies import policy_of_case
+
+
+def _load(store: Store, action: ScheduledAction) -> tuple[DunningCase, Invoice]:
+    case = store.get_case(action.merchant_id, action.case_id, lock=True)
+    invoice = store.get_invoice(action.merchant_id, action.invoice_id, lock=True)
+    assert case is not None and invoice is not None  # foreign keys guarantee both
+    return case, invoice
+
+
+def _skip(store: Store, action: ScheduledAction, owner: str, why: str, now: datetime) -> str:
+    if store.actions.finish(action.id, owner, ActionStatus.SKIPPED, why, now):
+        summary = f"{action.kind.value.capitalize()} skipped: {why}"
+        store.add_events(
+            action.merchant_id, action.case_id, [Event(EventKind.ACTION_SKIPPED, now, summary)]
+        )
+    return ActionStatus.SKIPPED.value
+
+
+def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
+    with ctx.uow() as store:
+        if not store.actions.holds_lease(action.id, owner, lock=True):
+            return None
+        case, invoice = _load(store, action)
+        method = store.current_payment_method(action.merchant_id, invoice.customer_id)
+        why = may_act(case, invoice) or (None if method else "no payment method on file.")
+        if why or method is None:
+            return _skip(store, action, owner, why or "", ctx.clock.now())
+        amount = invoice.balance
+    result = ctx.gateway.charge(
+        ChargeRequest(
+            method.gateway_token, amount, action.idempotency_key, f"Invoice {invoice.number}"
+        )
+    )
+    now = ctx.clock.now()
+    verdict = classify(result.codes)
+    outcome = (
+        "succeeded" if result.succeeded else f"failed: {verdict.reason} ({verdict.decided_by})"
+    )
+    with ctx.uow() as store:
+        if not store.actions.finish(action.id, owner, ActionStatus.DONE, outcome, now):
+            return None  # another worker took over after our lease expired; it records this
+        case, invoice = _load(store, action)
+        store.add_attempt(
+            action.merchant_id,
+            PaymentAttempt(
+                new_id("att"),
+                invoice.id,
+                amount,
+                Outcome.SUCCEEDED if result.succeeded else Outcome.FAILED,
+                now,
+                result.codes,
+                AttemptSource.RELANCE,
+                method.id,
+                result.reference,
+            ),
+            now,
+        )
+        label = f"Retry {action.number} of {amount} on {method.brand or method.type.value} ••{method.last4 or '?'}"
+        if result.succeeded:
+            events = [
+                Event(
+                    EventKind.RETRY_SUCCEEDED,
+                    now,
+                    f"{label} succeeded.",
+                    {"reference": result.reference},
+                )
+            ]
+            store.add_events(action.merchant_id, case.id, events)
+            if invoice.is_settled:
+                overpaid = Event(
+                    EventKind.PAYMENT_RECEIVED,
+                    now,
+                    f"Charged after the invoice was settled: refund {amount}.",
+                )
+                store.add_events(action.merchant_id, case.id, [overpaid])
+            else:
+                payment = Payment(
+                    new_id("pay"),
+                    invoice.id,
+                    amount,
+                    now,
+                    PaymentMethodUsed.RETRY,
+                    result.reference,
+                )
+                receive_payment(store, action.merchant_id, invoice, payment, now)
+        else:
+            store.add_events(
+                action.merchant_id,
+                case.id,
+                [Event(EventKind.RETRY_FAILED, now, f"{label} {outcome}.")],
+            )
+            apply_decisions(
+                store, action.merchant_id, case, decide_after_failure(case, verdict), now
+            )
+    return ActionStatus.DONE.value
+
+
+def send_due_reminder(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
+    with ctx.uow() as store:
+        if not store.actions.holds_lease(action.id, owner, lock=True):
+            return None
+        case, invoice = _load(store, action)
+        customer = store.get_customer(action.merchant_id, invoice.customer_id)
+        assert customer is not None
+        why = may_act(case, invoice) or (
+            None if customer.email else "the customer has no email address."
+        )
+        if why or customer.email is None:
+            return _skip(store, action, owner, why or "", ctx.clock.now())
+        policy = policy_of_case(store, action.merchant_id, case.policy_version)
+        step = next((s for s in policy.reminders if s.key == action.step), None)
+        facts = ReminderFacts(
+            locale=customer.locale,
+            tone=step.tone.value if step else "firm",
+            step=action.step or "",
+            merchant_name=store.merchant_name(action.merchant_id) or "",
+            customer_name=customer.name,
+            invoice_number=invoice.number,
+            amount_due=invoice.balance,
+            due_at=invoice.due_at,
+            timezone=customer.timezone,
+            reason=case.reason,
+            retry_class=case.retry_class.value,
+        )
+    subject, body = ctx.writer.write(facts)
+    message = OutgoingMessage(
+        "email",
+        ctx.sender_email,
+        customer.email,
+        subject,
+        body,
+        customer.locale,
+        action.idempotency_key,
+    )
+    delivery = ctx.channel.send(message)
+    now = ctx.clock.now()
+    with ctx.uow() as store:
+        if not store.actions.finish(
+            action.id, owner, ActionStatus.DONE, f"sent: {delivery.external_id}", now
+        ):
+            return None
+        store.add_message(
+            action.merchant_id,
+            Message(
+                new_id("msg"),
+                case.id,
+                action.id,
+                message.channel,
+                action.step or "",
+                customer.locale,
+                customer.email,
+                subject,
+                body,
+                delivery.external_id,
+                now,
+            ),
+        )
+        summary = f"Reminder '{action.step}' sent by email to {customer.email}."
+        store.add_events(
+            action.merchant_id, case.id, [Event(EventKind.REMINDER_SENT, now, summary)]
+        )
+    return ActionStatus.DONE.value
+
+
+def exhaust_case(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
+    now = ctx.clock.now()
+    with ctx.uow() as store:
+        if not store.actions.holds_lease(action.id, owner, lock=True):
+            return None
+        case, invoice = _load(store, action)
+        decisions = decide_exhaustion(case, invoice)
+        if not decisions:
+            return _skip(store, action, owner, may_act(case, invoice) or "nothing to do.", now)
+        store.actions.finish(action.id, owner, ActionStatus.DONE, "case exhausted", now)
+        apply_decisions(store, action.merchant_id, case, decisions, now)
+    return ActionStatus.DONE.value
+
+
+HANDLERS = {
+    ActionKind.RETRY: run_due_retry,
+    ActionKind.REMINDER: send_due_reminder,
+    ActionKind.EXHAUST: exhaust_case,
+}
+
+
+def execute_action(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
+    """Carry out one claimed action: its final status, or None if another worker owns it now."""
+    return HANDLERS[action.kind](ctx, action, owner)
