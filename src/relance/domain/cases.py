@@ -95,7 +95,10 @@ def _after_quiet_hours(at: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetim
     local = at.astimezone(tz)
     if not quiet.contains(local.time().replace(tzinfo=None)):
         return at
-    wake = local.replace(hour=quiet.end.hour, minute=quiet.end.minute, second=0, microsecond=0)
+    end = quiet.end
+    wake = local.replace(
+        hour=end.hour, minute=end.minute, second=end.second, microsecond=end.microsecond
+    )
     if wake <= local:
         wake += timedelta(days=1)
     # Re-attach the zone so a DST change overnight lands on the local wall-clock time.

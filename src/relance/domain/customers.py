@@ -39,9 +39,9 @@ class Customer:
     ) -> Customer:
         if not external_id.strip():
             raise InvalidInput("A customer needs an external_id (your own reference for them).")
-        if email is not None and not _EMAIL.match(email):
+        if email is not None and not _EMAIL.fullmatch(email):
             raise InvalidInput(f"'{email}' is not an email address.")
-        if phone is not None and not _E164.match(phone):
+        if phone is not None and not _E164.fullmatch(phone):
             raise InvalidInput(f"'{phone}' is not a phone number in international form (+33…).")
         if locale not in LOCALES:
             raise InvalidInput(
@@ -88,7 +88,7 @@ class PaymentMethod:
         token = gateway_token.strip()
         if not token:
             raise InvalidInput("A payment method needs the gateway token that stands for it.")
-        if _PAN.search(token.replace(" ", "")):
+        if _PAN.search(re.sub(r"[\s.-]", "", token)):
             # A long run of digits looks like a card number: refuse to store it at all.
             raise InvalidInput("Send the gateway's token, never a card number.")
         if last4 is not None and not re.fullmatch(r"\d{4}", last4):

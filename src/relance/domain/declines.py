@@ -125,9 +125,9 @@ def classify(codes: RawCodes) -> DeclineVerdict:
         ("sepa_reason_code", codes.sepa_reason_code, _SEPA),
     )
     for field, raw, table in lookups:
-        if not raw:
+        key = (raw or "").strip()
+        if not key:
             continue
-        key = raw.strip()
         found = table.get(key) or table.get(key.lower()) or table.get(key.upper())
         reason, retry_class = found if found else ("unknown", RetryClass.LATER)
         candidates.append(DeclineVerdict(reason, retry_class, f"{field}={key}"))

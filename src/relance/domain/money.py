@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 from relance.domain.errors import CurrencyMismatch, InvalidInput
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def normalise_currency(code: str) -> str:
     """Upper-case a currency code and check its shape (three letters, as ISO 4217)."""
     upper = code.strip().upper()
-    if not _CURRENCY.match(upper):
+    if not _CURRENCY.fullmatch(upper):
         raise InvalidInput(f"'{code}' is not an ISO 4217 currency code (three letters, e.g. EUR).")
     return upper
 
@@ -26,7 +26,7 @@ class Money:
     def __post_init__(self) -> None:
         if isinstance(self.minor, bool) or not isinstance(self.minor, int):
             raise InvalidInput("Amounts are whole numbers of minor units (cents), never decimals.")
-        if not _CURRENCY.match(self.currency):
+        if not _CURRENCY.fullmatch(self.currency):
             raise InvalidInput(f"'{self.currency}' is not an ISO 4217 currency code.")
 
     @classmethod

@@ -75,10 +75,14 @@ def _days(values: list[Any], where: str) -> tuple[int, ...]:
 
 
 def _clock(value: Any, what: str) -> time:
+    """A local wall-clock time to the minute: quiet hours are the customer's, never UTC."""
     try:
-        return time.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidPolicy(f'{what} must be a time of day like "21:00".') from exc
+        parsed: time | None = time.fromisoformat(str(value))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is not None or parsed.second or parsed.microsecond:
+        raise InvalidPolicy(f'{what} must be a local time of day like "21:00".')
+    return parsed
 
 
 def _step(raw: Any) -> ReminderStep:
@@ -115,7 +119,7 @@ def parse_policy(text: str) -> DunningPolicy:
     if retry_days and retry_days[0] == 0:
         raise InvalidPolicy("The first retry must wait at least one day after the failure.")
     technical = retries.get("technical_retry_minutes", 60)
-    if not isinstance(technical, int) or not 1 <= technical <= 1440:
+    if isinstance(technical, bool) or not isinstance(technical, int) or not 1 <= technical <= 1440:
         raise InvalidPolicy("technical_retry_minutes must be between 1 and 1440.")
 
     steps = tuple(_step(s) for s in _require(reminders, "steps", list, "reminders"))
@@ -131,7 +135,8 @@ def parse_policy(text: str) -> DunningPolicy:
     last = max([*retry_days, *(s.day for s in steps), 0])
     if exhaust_day <= last:
         raise InvalidPolicy(
-            f"Exhaustion (day {exhaust_day}) must come after the last retry or reminder (day {last})."
+            f"Exhaustion (day {exhaust_day}) must come after the last retry or reminder "
+            f"(day {last})."
         )
     return DunningPolicy(
         name=str(meta.get("name", "unnamed")),

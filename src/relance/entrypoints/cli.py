@@ -80,6 +80,10 @@ def _serve(app: App, host: str | None, port: int | None, worker: bool) -> None:
         access_log=False,  # our middleware writes one structured line per request
         timeout_graceful_shutdown=10,
     )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
+    # that was there before it; a no-op one lets a clean shutdown end with exit status 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     uvicorn.Server(config).run()
 
 

@@ -5,6 +5,7 @@ repeat after a crash harmless."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from relance.domain.actions import ActionStatus, ScheduledAction
@@ -16,13 +17,14 @@ from relance.domain.cases import (
     decide_exhaustion,
     may_act,
 )
+from relance.domain.customers import PaymentMethod
 from relance.domain.declines import classify
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.messages import Message
 from relance.domain.payments import Payment, PaymentMethodUsed
 from relance.ids import new_id
-from relance.ports import ChargeRequest, OutgoingMessage, ReminderFacts, Store
+from relance.ports import ChargeRequest, ChargeResult, OutgoingMessage, ReminderFacts, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
 from relance.services.payments import receive_payment
@@ -32,7 +34,8 @@ from relance.services.policies import policy_of_case
 def _load(store: Store, action: ScheduledAction) -> tuple[DunningCase, Invoice]:
     case = store.get_case(action.merchant_id, action.case_id, lock=True)
     invoice = store.get_invoice(action.merchant_id, action.invoice_id, lock=True)
-    assert case is not None and invoice is not None  # foreign keys guarantee both
+    assert case is not None, "an action always has its case (foreign key)"
+    assert invoice is not None, "an action always has its invoice (foreign key)"
     return case, invoice
 
 
@@ -45,82 +48,76 @@ def _skip(store: Store, action: ScheduledAction, owner: str, why: str, now: date
     return ActionStatus.SKIPPED.value
 
 
+@dataclass(frozen=True, slots=True)
+class _Charge:
+    method: PaymentMethod
+    request: ChargeRequest
+
+    @property
+    def label(self) -> str:
+        card = f"{self.method.brand or self.method.type.value} ••{self.method.last4 or '?'}"
+        return f"{self.request.amount} on {card}"
+
+
+def _prepare_charge(store: Store, action: ScheduledAction, now: datetime) -> _Charge | str:
+    """What to charge, or why the retry is skipped."""
+    case, invoice = _load(store, action)
+    method = store.current_payment_method(action.merchant_id, invoice.customer_id)
+    why = may_act(case, invoice) or (None if method else "no payment method on file.")
+    if why or method is None:
+        return why or ""
+    description = f"Invoice {invoice.number}"
+    request = ChargeRequest(
+        method.gateway_token, invoice.balance, action.idempotency_key, description
+    )
+    return _Charge(method, request)
+
+
+def _record_charge(
+    store: Store, action: ScheduledAction, charge: _Charge, result: ChargeResult, now: datetime
+) -> None:
+    case, invoice = _load(store, action)
+    amount, merchant_id = charge.request.amount, action.merchant_id
+    outcome = Outcome.SUCCEEDED if result.succeeded else Outcome.FAILED
+    attempt = PaymentAttempt(
+        new_id("att"), invoice.id, amount, outcome, now, result.codes,
+        AttemptSource.RELANCE, charge.method.id, result.reference,
+    )  # fmt: skip
+    store.add_attempt(merchant_id, attempt, now)
+    label = f"Retry {action.number}: {charge.label}"
+    if not result.succeeded:
+        verdict = classify(result.codes)
+        failed = f"{label} failed: {verdict.reason} ({verdict.decided_by})."
+        store.add_events(merchant_id, case.id, [Event(EventKind.RETRY_FAILED, now, failed)])
+        apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
+        return
+    succeeded = Event(EventKind.RETRY_SUCCEEDED, now, f"{label} succeeded.")
+    store.add_events(merchant_id, case.id, [succeeded])
+    if invoice.is_settled:
+        # Paid by other means while the charge was in flight: the money must go back.
+        refund = f"Charged after the invoice was settled: refund {amount}."
+        store.add_events(merchant_id, case.id, [Event(EventKind.PAYMENT_RECEIVED, now, refund)])
+        return
+    payment = Payment(
+        new_id("pay"), invoice.id, amount, now, PaymentMethodUsed.RETRY, result.reference
+    )
+    receive_payment(store, merchant_id, invoice, payment, now)
+
+
 def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
     with ctx.uow() as store:
         if not store.actions.holds_lease(action.id, owner, lock=True):
             return None
-        case, invoice = _load(store, action)
-        method = store.current_payment_method(action.merchant_id, invoice.customer_id)
-        why = may_act(case, invoice) or (None if method else "no payment method on file.")
-        if why or method is None:
-            return _skip(store, action, owner, why or "", ctx.clock.now())
-        amount = invoice.balance
-    result = ctx.gateway.charge(
-        ChargeRequest(
-            method.gateway_token, amount, action.idempotency_key, f"Invoice {invoice.number}"
-        )
-    )
+        charge = _prepare_charge(store, action, ctx.clock.now())
+        if isinstance(charge, str):
+            return _skip(store, action, owner, charge, ctx.clock.now())
+    result = ctx.gateway.charge(charge.request)  # no transaction open while the gateway works
     now = ctx.clock.now()
-    verdict = classify(result.codes)
-    outcome = (
-        "succeeded" if result.succeeded else f"failed: {verdict.reason} ({verdict.decided_by})"
-    )
+    summary = "succeeded" if result.succeeded else f"declined: {classify(result.codes).reason}"
     with ctx.uow() as store:
-        if not store.actions.finish(action.id, owner, ActionStatus.DONE, outcome, now):
+        if not store.actions.finish(action.id, owner, ActionStatus.DONE, summary, now):
             return None  # another worker took over after our lease expired; it records this
-        case, invoice = _load(store, action)
-        store.add_attempt(
-            action.merchant_id,
-            PaymentAttempt(
-                new_id("att"),
-                invoice.id,
-                amount,
-                Outcome.SUCCEEDED if result.succeeded else Outcome.FAILED,
-                now,
-                result.codes,
-                AttemptSource.RELANCE,
-                method.id,
-                result.reference,
-            ),
-            now,
-        )
-        label = f"Retry {action.number} of {amount} on {method.brand or method.type.value} ••{method.last4 or '?'}"
-        if result.succeeded:
-            events = [
-                Event(
-                    EventKind.RETRY_SUCCEEDED,
-                    now,
-                    f"{label} succeeded.",
-                    {"reference": result.reference},
-                )
-            ]
-            store.add_events(action.merchant_id, case.id, events)
-            if invoice.is_settled:
-                overpaid = Event(
-                    EventKind.PAYMENT_RECEIVED,
-                    now,
-                    f"Charged after the invoice was settled: refund {amount}.",
-                )
-                store.add_events(action.merchant_id, case.id, [overpaid])
-            else:
-                payment = Payment(
-                    new_id("pay"),
-                    invoice.id,
-                    amount,
-                    now,
-                    PaymentMethodUsed.RETRY,
-                    result.reference,
-                )
-                receive_payment(store, action.merchant_id, invoice, payment, now)
-        else:
-            store.add_events(
-                action.merchant_id,
-                case.id,
-                [Event(EventKind.RETRY_FAILED, now, f"{label} {outcome}.")],
-            )
-            apply_decisions(
-                store, action.merchant_id, case, decide_after_failure(case, verdict), now
-            )
+        _record_charge(store, action, charge, result, now)
     return ActionStatus.DONE.value
 
 

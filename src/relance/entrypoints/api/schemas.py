@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -19,6 +19,8 @@ from relance.services.cases import CaseView
 Currency = Annotated[str, AfterValidator(normalise_currency), Field(examples=["EUR"])]
 MinorUnits = Annotated[int, Field(gt=0, strict=True, description="Integer minor units (cents).")]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
+# Any offset is accepted on the way in; everything is stored and shown in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(lambda d: d.astimezone(UTC))]
 
 
 class Input(BaseModel):
@@ -96,8 +98,8 @@ class InvoiceIn(Input):
     number: Annotated[str, Field(min_length=1, max_length=64)]
     amount: MinorUnits
     currency: Currency
-    issued_at: AwareDatetime
-    due_at: AwareDatetime
+    issued_at: Instant
+    due_at: Instant
     subscription_ref: str | None = Field(default=None, max_length=200)
 
 
@@ -137,7 +139,7 @@ class AttemptIn(Input):
     amount: MinorUnits
     currency: Currency
     outcome: Literal["succeeded", "failed"]
-    attempted_at: AwareDatetime
+    attempted_at: Instant
     payment_method_id: str | None = None
     decline_code: str | None = Field(default=None, max_length=64)
     network_response_code: str | None = Field(default=None, max_length=16)
@@ -158,7 +160,7 @@ class AttemptOut(BaseModel):
 class PaymentIn(Input):
     amount: MinorUnits
     currency: Currency
-    paid_at: AwareDatetime
+    paid_at: Instant
     method: Literal["transfer", "cash", "card_elsewhere", "cheque", "other"]
     reference: str | None = Field(default=None, max_length=200)
 

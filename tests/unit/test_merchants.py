@@ -1,0 +1,78 @@
+"""Merchant API keys: `rk_<prefix>_<secret>`, found by prefix, checked by hash."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from relance.domain.errors import Unauthenticated
+from relance.domain.merchants import ApiKey, compose_key, hash_key, key_matches, key_prefix
+
+KEY = "rk_a1b2c3d4e5f6_S3cr3t-value-with-dashes"
+
+
+def stored(key: str) -> ApiKey:
+    return ApiKey(
+        id="key_1",
+        merchant_id="mer_1",
+        prefix=key_prefix(key),
+        key_hash=hash_key(key),
+        created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+
+
+def test_the_prefix_is_the_middle_part_of_a_key():
+    assert key_prefix(KEY) == "a1b2c3d4e5f6"
+
+
+def test_a_composed_key_reads_back_its_prefix():
+    key = compose_key("abc123", "secret")
+
+    assert key == "rk_abc123_secret"
+    assert key_prefix(key) == "abc123"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "rk",
+        "rk_abc",
+        "rk_abc_",
+        "rk__secret",
+        "_abc_secret",
+        "sk_abc_secret",
+        "RK_abc_secret",
+        "rk_abc_sec_ret",
+        "rk-abc-secret",
+        "Bearer rk_abc_secret",
+    ],
+)
+def test_a_malformed_key_is_refused_before_any_lookup(key):
+    with pytest.raises(Unauthenticated, match="malformed"):
+        key_prefix(key)
+
+
+def test_the_hash_is_the_sha256_of_the_whole_key_in_hex():
+    # Stored hashes depend on this exact digest: changing it locks every merchant out.
+    assert hash_key("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_two_keys_with_the_same_prefix_hash_differently():
+    assert hash_key("rk_abc_one") != hash_key("rk_abc_two")
+
+
+def test_the_key_that_was_issued_matches_its_stored_hash():
+    assert key_matches(stored(KEY), KEY)
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [
+        "rk_a1b2c3d4e5f6_S3cr3t-value-with-dashez",
+        "rk_a1b2c3d4e5f6_s3cr3t-value-with-dashes",
+        KEY + " ",
+        "",
+    ],
+)
+def test_any_other_key_does_not_match(presented):
+    assert not key_matches(stored(KEY), presented)
