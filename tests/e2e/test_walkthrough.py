@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -231,3 +232,19 @@ def test_api_and_worker_processes_share_postgresql(folder: Path, pg_url: str):
     ]
     assert action_lines[0]["kind"] == "reminder"
     assert {"case_id", "outcome", "duration_ms"} <= action_lines[0].keys()
+
+
+def test_the_readme_walkthrough_runs_verbatim(folder: Path):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = re.search(r"```sh\n(KEY=.*?)```", readme, re.S)
+    assert block, "the README lost its walkthrough"
+    server = Server(["up"], env_for(folder, f"sqlite:///{folder / 'relance.db'}"), folder)
+    try:
+        script = block.group(1).replace("http://127.0.0.1:8000", server.url)
+        run = subprocess.run(
+            ["bash", "-e", "-c", script], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        assert server.stop() == 0
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "recovered"
