@@ -98,7 +98,7 @@ class ActionQueue:
         return result.rowcount
 
     def unhold(self, case_id: str, now: datetime) -> int:
-        """Resume a paused case: what fell due while paused runs now, not in a burst later."""
+        """Resume a paused case: what fell due while paused becomes due now."""
         held = and_(_a.c.case_id == case_id, _a.c.status == ActionStatus.HELD.value)
         self.conn.execute(update(_a).where(held, _a.c.due_at < now).values(due_at=now))
         result = self.conn.execute(update(_a).where(held).values(status=ActionStatus.PENDING.value))

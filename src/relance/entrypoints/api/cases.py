@@ -27,10 +27,7 @@ def list_cases(
     limit: int = 20,
 ) -> ListOut[CaseSummaryOut]:
     page = svc.list_cases(ctx, merchant, status, cursor, page_limit(limit))
-    items = [CaseSummaryOut.of(c) for c in page.items]
-    return ListOut(
-        data=items, has_more=page.has_more, next_cursor=items[-1].id if page.has_more else None
-    )
+    return ListOut.of(page, CaseSummaryOut.of)
 
 
 @router.get("/cases/{case_id}", response_model=CaseOut)

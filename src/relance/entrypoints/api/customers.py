@@ -43,10 +43,7 @@ def list_customers(
     ctx: Ctx, merchant: Merchant, cursor: Cursor = None, limit: int = 20
 ) -> ListOut[CustomerOut]:
     page = svc.list_customers(ctx, merchant, cursor, page_limit(limit))
-    items = [CustomerOut.of(c) for c in page.items]
-    return ListOut(
-        data=items, has_more=page.has_more, next_cursor=items[-1].id if page.has_more else None
-    )
+    return ListOut.of(page, CustomerOut.of)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
@@ -79,7 +76,4 @@ def list_payment_methods(
     limit: int = 20,
 ) -> ListOut[PaymentMethodOut]:
     page = svc.list_payment_methods(ctx, merchant, customer_id, cursor, page_limit(limit))
-    items = [PaymentMethodOut.of(m) for m in page.items]
-    return ListOut(
-        data=items, has_more=page.has_more, next_cursor=items[-1].id if page.has_more else None
-    )
+    return ListOut.of(page, PaymentMethodOut.of)

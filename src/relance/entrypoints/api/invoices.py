@@ -55,10 +55,7 @@ def list_invoices(
     limit: int = 20,
 ) -> ListOut[InvoiceOut]:
     page = svc.list_invoices(ctx, merchant, status, cursor, page_limit(limit))
-    items = [InvoiceOut.of(i) for i in page.items]
-    return ListOut(
-        data=items, has_more=page.has_more, next_cursor=items[-1].id if page.has_more else None
-    )
+    return ListOut.of(page, InvoiceOut.of)
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -14,6 +15,7 @@ from relance.domain.events import Event
 from relance.domain.invoices import Invoice
 from relance.domain.messages import Message
 from relance.domain.money import normalise_currency
+from relance.ports import Page
 from relance.services.cases import CaseView
 
 Currency = Annotated[str, AfterValidator(normalise_currency), Field(examples=["EUR"])]
@@ -285,3 +287,9 @@ class ListOut(BaseModel, Generic[T]):
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."
     )
+
+    @classmethod
+    def of(cls, page: Page[Any], convert: Callable[[Any], T]) -> ListOut[T]:
+        items = [convert(item) for item in page.items]
+        cursor = page.items[-1].id if page.has_more and page.items else None
+        return cls(data=items, has_more=page.has_more, next_cursor=cursor)
