@@ -32,7 +32,7 @@ merchants_cli = typer.Typer(help="Merchants and their API keys.", no_args_is_hel
 policy_cli = typer.Typer(help="A merchant's dunning policy.", no_args_is_help=True)
 cli.add_typer(merchants_cli, name="merchants")
 cli.add_typer(policy_cli, name="policy")
-out = Console()
+out = Console(soft_wrap=True)  # never break an API key or a URL across lines
 
 
 def fail(message: str, code: int = 1) -> None:
