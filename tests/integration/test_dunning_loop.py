@@ -291,3 +291,16 @@ def test_invoices_list_by_status_with_a_cursor(shop: Shop, app: App):
     rest = invoices.list_invoices(app.ctx, shop.merchant_id, InvoiceStatus.OPEN, ids[1], 10)
     assert [i.id for i in rest.items] == ids[2:]
     assert not rest.has_more
+
+
+def test_a_reminder_to_a_customer_without_email_is_skipped_with_a_reason(
+    shop: Shop, worker: Worker, app: App
+):
+    customer_id = shop.customer(email=None)
+    case_id = shop.fail(shop.invoice(customer_id)).case_id or ""
+    worker.run_once()
+    v = view(shop, case_id)
+    first = next(a for a in v.actions if a.step == "first_notice")
+    assert (first.status.value, first.result) == ("skipped", "the customer has no email.")
+    assert app.channel.sent() == []
+    assert "action_skipped" in [e.kind.value for e in v.timeline]

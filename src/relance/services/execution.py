@@ -121,70 +121,57 @@ def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | No
     return ActionStatus.DONE.value
 
 
+def _compose_reminder(ctx: Context, store: Store, action: ScheduledAction) -> OutgoingMessage | str:
+    """The message to send, or why the reminder is skipped."""
+    case, invoice = _load(store, action)
+    customer = store.get_customer(action.merchant_id, invoice.customer_id)
+    assert customer is not None, "an invoice always has its customer (foreign key)"
+    why = may_act(case, invoice) or (None if customer.email else "the customer has no email.")
+    if why or customer.email is None:
+        return why or ""
+    policy = policy_of_case(store, action.merchant_id, case.policy_version)
+    step = next((s for s in policy.reminders if s.key == action.step), None)
+    facts = ReminderFacts(
+        locale=customer.locale,
+        tone=step.tone.value if step else "firm",
+        step=action.step or "",
+        merchant_name=store.merchant_name(action.merchant_id) or "",
+        customer_name=customer.name,
+        invoice_number=invoice.number,
+        amount_due=invoice.balance,
+        due_at=invoice.due_at,
+        timezone=customer.timezone,
+        reason=case.reason,
+        retry_class=case.retry_class.value,
+    )
+    subject, body = ctx.writer.write(facts)
+    return OutgoingMessage(
+        "email", ctx.sender_email, customer.email, subject, body, customer.locale,
+        action.idempotency_key,
+    )  # fmt: skip
+
+
 def send_due_reminder(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
     with ctx.uow() as store:
         if not store.actions.holds_lease(action.id, owner, lock=True):
             return None
-        case, invoice = _load(store, action)
-        customer = store.get_customer(action.merchant_id, invoice.customer_id)
-        assert customer is not None
-        why = may_act(case, invoice) or (
-            None if customer.email else "the customer has no email address."
-        )
-        if why or customer.email is None:
-            return _skip(store, action, owner, why or "", ctx.clock.now())
-        policy = policy_of_case(store, action.merchant_id, case.policy_version)
-        step = next((s for s in policy.reminders if s.key == action.step), None)
-        facts = ReminderFacts(
-            locale=customer.locale,
-            tone=step.tone.value if step else "firm",
-            step=action.step or "",
-            merchant_name=store.merchant_name(action.merchant_id) or "",
-            customer_name=customer.name,
-            invoice_number=invoice.number,
-            amount_due=invoice.balance,
-            due_at=invoice.due_at,
-            timezone=customer.timezone,
-            reason=case.reason,
-            retry_class=case.retry_class.value,
-        )
-    subject, body = ctx.writer.write(facts)
-    message = OutgoingMessage(
-        "email",
-        ctx.sender_email,
-        customer.email,
-        subject,
-        body,
-        customer.locale,
-        action.idempotency_key,
-    )
-    delivery = ctx.channel.send(message)
+        message = _compose_reminder(ctx, store, action)
+        if isinstance(message, str):
+            return _skip(store, action, owner, message, ctx.clock.now())
+    delivery = ctx.channel.send(message)  # no transaction open while the channel works
     now = ctx.clock.now()
     with ctx.uow() as store:
-        if not store.actions.finish(
-            action.id, owner, ActionStatus.DONE, f"sent: {delivery.external_id}", now
-        ):
+        result = f"sent: {delivery.external_id}"
+        if not store.actions.finish(action.id, owner, ActionStatus.DONE, result, now):
             return None
-        store.add_message(
-            action.merchant_id,
-            Message(
-                new_id("msg"),
-                case.id,
-                action.id,
-                message.channel,
-                action.step or "",
-                customer.locale,
-                customer.email,
-                subject,
-                body,
-                delivery.external_id,
-                now,
-            ),
-        )
-        summary = f"Reminder '{action.step}' sent by email to {customer.email}."
-        store.add_events(
-            action.merchant_id, case.id, [Event(EventKind.REMINDER_SENT, now, summary)]
-        )
+        kept = Message(
+            new_id("msg"), action.case_id, action.id, message.channel, action.step or "",
+            message.locale, message.to, message.subject, message.body, delivery.external_id, now,
+        )  # fmt: skip
+        store.add_message(action.merchant_id, kept)
+        summary = f"Reminder '{action.step}' sent by email to {message.to}."
+        event = Event(EventKind.REMINDER_SENT, now, summary)
+        store.add_events(action.merchant_id, action.case_id, [event])
     return ActionStatus.DONE.value
 
 
