@@ -15,6 +15,7 @@ from relance.adapters.db.unit_of_work import SqlUnitOfWork
 from relance.adapters.gateways.sandbox import SandboxGateway
 from relance.adapters.reminder_writer import TemplateReminderWriter
 from relance.config import Settings
+from relance.data import decline_catalogue
 from relance.ports import Clock
 from relance.services.context import Context
 
@@ -55,5 +56,6 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
         channel=channel,
         writer=TemplateReminderWriter(),
         sender_email=settings.sender_email,
+        catalogue=decline_catalogue(),
     )
     return App(settings, engine, ctx, gateway, channel)

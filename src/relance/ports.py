@@ -104,8 +104,7 @@ class ReminderFacts:
     amount_due: Money
     due_at: datetime
     timezone: str
-    reason: str  # normalised decline reason
-    retry_class: str
+    advice: str  # what happened and what to do, from the decline tables, in the customer's locale
 
 
 class ReminderWriter(Protocol):

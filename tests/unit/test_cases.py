@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from relance import data
+from relance.data import decline_catalogue
 from relance.domain.attempts import RawCodes
 from relance.domain.cases import (
     ALL_KINDS,
@@ -26,12 +27,13 @@ from relance.domain.cases import (
     move_case,
     plan_case,
 )
-from relance.domain.declines import DeclineVerdict, RetryClass, classify
+from relance.domain.declines import DeclineVerdict, RetryClass
 from relance.domain.errors import Conflict
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.policy import DunningPolicy, QuietHours, ReminderStep, Tone, parse_policy
 
+classify = decline_catalogue().classify
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2025, 1, 15, 13, 0, tzinfo=UTC)  # 14:00 in Paris: outside quiet hours
 DAY = timedelta(days=1)

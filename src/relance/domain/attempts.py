@@ -28,6 +28,7 @@ class RawCodes:
     network_advice_code: str | None = None
     sepa_reason_code: str | None = None
     processor: str | None = None
+    advice_code: str | None = None  # Stripe's advice_code (try_again_later, do_not_try_again…)
 
     def is_empty(self) -> bool:
         return not any(
@@ -36,6 +37,7 @@ class RawCodes:
                 self.network_response_code,
                 self.network_advice_code,
                 self.sepa_reason_code,
+                self.advice_code,
             )
         )
 

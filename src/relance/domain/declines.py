@@ -1,17 +1,28 @@
-"""Raw decline codes -> a decline reason and what may be retried.
+"""Raw decline codes -> a decline reason, what may be retried, and what to tell people.
 
-This is the foundation's first cut: the codes our sandbox gateway produces and the most
-common Stripe, ISO 8583 and SEPA codes. The complete, sourced tables (Visa categories,
-Mastercard advice codes, every SEPA reason) replace it with data files in the decline
-intelligence work. When several codes are present, the most restrictive class wins.
+The tables are data (data/declines/*.toml, each entry with its source and the date it took
+effect); this module only reads them. Five vocabularies are understood, one per raw field:
+
+    decline_code           Stripe decline codes          (stripe.toml [codes])
+    advice_code            Stripe advice codes           (stripe.toml [advice])
+    network_response_code  ISO 8583 field 39 / Visa      (iso8583.toml, then visa.toml)
+    network_advice_code    Mastercard Merchant Advice    (mastercard.toml)
+    sepa_reason_code       SEPA Direct Debit R-codes     (sepa.toml)
+
+When codes disagree the most restrictive class wins (a network "never" beats a processor's
+generic decline). An unknown code reads as `later` and is reported, so it can be added.
 """
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from relance.domain.attempts import RawCodes
+from relance.domain.errors import InvalidInput
 
 
 class RetryClass(StrEnum):
@@ -31,106 +42,178 @@ _RANK = {
     RetryClass.TECHNICAL: 4,
 }
 
+SCHEMES = ("stripe", "stripe_advice", "iso8583", "visa", "mastercard", "sepa")
+LOCALES = ("fr", "en")
+MAX_CODE_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class CodeEntry:
+    scheme: str
+    code: str
+    reason: str
+    retry_class: RetryClass
+    description: str
+    source: str
+    effective: str
+    visa_category: int | None = None
+    retry_after_hours: int | None = None
+    representable: bool = False
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    key: str
+    merchant: str
+    action: str
+    customer: Mapping[str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class DeclineVerdict:
     reason: str
     retry_class: RetryClass
     decided_by: str  # which raw code decided, e.g. "decline_code=lost_card"
+    readings: tuple[CodeEntry, ...] = ()
+    unknown: tuple[str, ...] = ()  # raw codes no table knows, e.g. ("decline_code=foo",)
 
     @property
     def allows_automatic_retry(self) -> bool:
         return self.retry_class in (RetryClass.LATER, RetryClass.TECHNICAL)
 
+    @property
+    def visa_category(self) -> int | None:
+        return next((r.visa_category for r in self.readings if r.visa_category), None)
 
-_N, _F, _C, _L, _T = (
-    RetryClass.NEVER,
-    RetryClass.FIX_DATA,
-    RetryClass.CUSTOMER_ACTION,
-    RetryClass.LATER,
-    RetryClass.TECHNICAL,
+    @property
+    def retry_after_hours(self) -> int | None:
+        return max((r.retry_after_hours or 0 for r in self.readings), default=0) or None
+
+
+def normalise_code(raw: str) -> str:
+    code = raw.strip()
+    if not code:
+        raise InvalidInput("A decline code cannot be empty.")
+    if len(code) > MAX_CODE_LENGTH:
+        raise InvalidInput(f"A decline code has at most {MAX_CODE_LENGTH} characters.")
+    return code
+
+
+# Which tables read which raw field, in order of preference.
+_FIELDS = (
+    ("decline_code", ("stripe",)),
+    ("advice_code", ("stripe_advice",)),
+    ("network_response_code", ("iso8583", "visa")),
+    ("network_advice_code", ("mastercard",)),
+    ("sepa_reason_code", ("sepa",)),
 )
 
-_STRIPE: dict[str, tuple[str, RetryClass]] = {
-    "insufficient_funds": ("insufficient_funds", _L),
-    "card_velocity_exceeded": ("limit_exceeded", _L),
-    "withdrawal_count_limit_exceeded": ("limit_exceeded", _L),
-    "generic_decline": ("do_not_honor", _L),
-    "do_not_honor": ("do_not_honor", _L),
-    "call_issuer": ("do_not_honor", _L),
-    "expired_card": ("expired_card", _F),
-    "incorrect_cvc": ("invalid_card_data", _F),
-    "incorrect_number": ("invalid_card_data", _F),
-    "invalid_expiry_month": ("invalid_card_data", _F),
-    "invalid_expiry_year": ("invalid_card_data", _F),
-    "authentication_required": ("authentication_required", _C),
-    "lost_card": ("lost_or_stolen", _N),
-    "stolen_card": ("lost_or_stolen", _N),
-    "pickup_card": ("lost_or_stolen", _N),
-    "fraudulent": ("suspected_fraud", _N),
-    "revocation_of_authorization": ("revoked_authorization", _N),
-    "revocation_of_all_authorizations": ("revoked_authorization", _N),
-    "stop_payment_order": ("revoked_authorization", _N),
-    "invalid_account": ("closed_account", _N),
-    "transaction_not_allowed": ("not_permitted", _N),
-    "not_permitted": ("not_permitted", _N),
-    "processing_error": ("processing_error", _T),
-    "issuer_not_available": ("issuer_unavailable", _T),
-    "try_again_later": ("issuer_unavailable", _T),
-    "duplicate_transaction": ("duplicate", _N),
-}
 
-_ISO8583: dict[str, tuple[str, RetryClass]] = {
-    "05": ("do_not_honor", _L),
-    "51": ("insufficient_funds", _L),
-    "54": ("expired_card", _F),
-    "41": ("lost_or_stolen", _N),
-    "43": ("lost_or_stolen", _N),
-    "04": ("lost_or_stolen", _N),
-    "07": ("lost_or_stolen", _N),
-    "46": ("closed_account", _N),
-    "57": ("not_permitted", _N),
-    "91": ("issuer_unavailable", _T),
-    "96": ("processing_error", _T),
-    "R0": ("revoked_authorization", _N),
-    "R1": ("revoked_authorization", _N),
-    "R3": ("revoked_authorization", _N),
-}
+@dataclass(frozen=True)
+class DeclineCatalogue:
+    entries: Mapping[tuple[str, str], CodeEntry]
+    reasons: Mapping[str, Reason]
 
-_MASTERCARD_ADVICE: dict[str, tuple[str, RetryClass]] = {
-    "01": ("expired_card", _F),
-    "03": ("do_not_honor", _N),
-    "21": ("revoked_authorization", _N),
-}
+    def lookup(self, scheme: str, code: str) -> CodeEntry | None:
+        if scheme not in SCHEMES:
+            raise InvalidInput(f"Unknown scheme '{scheme}'; use one of {', '.join(SCHEMES)}.")
+        key = normalise_code(code)
+        for candidate in (key, key.lower(), key.upper()):
+            entry = self.entries.get((scheme, candidate))
+            if entry:
+                return entry
+        return None
 
-_SEPA: dict[str, tuple[str, RetryClass]] = {
-    "AM04": ("insufficient_funds", _L),
-    "MS03": ("do_not_honor", _L),
-    "MS02": ("revoked_authorization", _N),
-    "MD01": ("revoked_authorization", _N),
-    "MD06": ("revoked_authorization", _N),
-    "MD07": ("closed_account", _N),
-    "AC04": ("closed_account", _N),
-    "AC01": ("invalid_card_data", _F),
-}
+    def reason(self, key: str) -> Reason:
+        return self.reasons.get(key) or self.reasons["unknown"]
+
+    def _read(self, schemes: tuple[str, ...], code: str) -> CodeEntry | None:
+        found = [e for s in schemes if (e := self.lookup(s, code))]
+        if not found:
+            return None
+        # ISO 8583 gives the meaning; Visa's own table, when it knows the code, its category.
+        category = next((e.visa_category for e in reversed(found) if e.visa_category), None)
+        first = found[0]
+        if category and first.visa_category != category:
+            first = CodeEntry(**{**_fields_of(first), "visa_category": category})
+        return first
+
+    def classify(self, codes: RawCodes) -> DeclineVerdict:
+        """The most restrictive reading of every code present."""
+        readings: list[tuple[str, CodeEntry]] = []
+        unknown: list[str] = []
+        for name, schemes in _FIELDS:
+            raw = (getattr(codes, name) or "").strip()
+            if not raw:
+                continue
+            label = f"{name}={raw[:MAX_CODE_LENGTH]}"
+            entry = self._read(schemes, raw[:MAX_CODE_LENGTH])
+            if entry is None:
+                unknown.append(label)
+            else:
+                readings.append((label, entry))
+        if not readings:
+            decided_by = unknown[0] if unknown else "no code given"
+            return DeclineVerdict("unknown", RetryClass.LATER, decided_by, (), tuple(unknown))
+        # Informational codes (e.g. Mastercard 40/41/43: prepaid, virtual card) never decide.
+        deciding = [r for r in readings if r[1].note != "informational"] or readings
+        label, winner = min(deciding, key=lambda r: _RANK[r[1].retry_class])
+        if unknown and _RANK[winner.retry_class] > _RANK[RetryClass.LATER]:
+            # An unknown code next to a technical one: be cautious, wait rather than hurry.
+            return DeclineVerdict(
+                "unknown",
+                RetryClass.LATER,
+                unknown[0],
+                tuple(e for _, e in readings),
+                tuple(unknown),
+            )
+        return DeclineVerdict(
+            winner.reason,
+            winner.retry_class,
+            label,
+            tuple(e for _, e in readings),
+            tuple(unknown),
+        )
 
 
-def classify(codes: RawCodes) -> DeclineVerdict:
-    """The most restrictive reading of every code present; unknown codes read as `later`."""
-    candidates: list[DeclineVerdict] = []
-    lookups = (
-        ("decline_code", codes.decline_code, _STRIPE),
-        ("network_response_code", codes.network_response_code, _ISO8583),
-        ("network_advice_code", codes.network_advice_code, _MASTERCARD_ADVICE),
-        ("sepa_reason_code", codes.sepa_reason_code, _SEPA),
-    )
-    for field, raw, table in lookups:
-        key = (raw or "").strip()
-        if not key:
-            continue
-        found = table.get(key) or table.get(key.lower()) or table.get(key.upper())
-        reason, retry_class = found if found else ("unknown", RetryClass.LATER)
-        candidates.append(DeclineVerdict(reason, retry_class, f"{field}={key}"))
-    if not candidates:
-        return DeclineVerdict("unknown", RetryClass.LATER, "no code given")
-    return min(candidates, key=lambda v: (_RANK[v.retry_class], v.reason == "unknown"))
+def _fields_of(entry: CodeEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in CodeEntry.__slots__}
+
+
+def _entry(scheme: str, code: str, raw: Mapping[str, Any], meta: Mapping[str, Any]) -> CodeEntry:
+    try:
+        return CodeEntry(
+            scheme=scheme,
+            code=code,
+            reason=str(raw["reason"]),
+            retry_class=RetryClass(raw["class"]),
+            description=str(raw["description"]),
+            source=str(raw.get("source") or meta["source"]),
+            effective=str(raw.get("effective") or meta["effective"]),
+            visa_category=raw.get("visa_category", raw.get("category")),
+            retry_after_hours=raw.get("retry_after_hours"),
+            representable=bool(raw.get("represent", False)),
+            note=raw.get("note"),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{scheme} code {code!r} is incomplete: {exc}") from exc
+
+
+def parse_catalogue(documents: Mapping[str, str]) -> DeclineCatalogue:
+    """Build the catalogue from the TOML texts, keyed by file stem (stripe, visa, …)."""
+    parsed = {name: tomllib.loads(text) for name, text in documents.items()}
+    reasons = {
+        key: Reason(key, r["merchant"], r["action"], dict(r["customer"]))
+        for key, r in parsed["reasons"]["reasons"].items()
+    }
+    entries: dict[tuple[str, str], CodeEntry] = {}
+    tables = [(s, s, "codes") for s in ("stripe", "iso8583", "visa", "mastercard", "sepa")]
+    for scheme, document, table in [*tables, ("stripe_advice", "stripe", "advice")]:
+        doc = parsed[document]
+        for code, raw in doc.get(table, {}).items():
+            entry = _entry(scheme, code, raw, doc["meta"])
+            if entry.reason not in reasons:
+                raise ValueError(f"{scheme} code {code!r} names an unknown reason {entry.reason!r}")
+            entries[(scheme, code)] = entry
+    return DeclineCatalogue(entries, reasons)

@@ -18,10 +18,11 @@ from rich.table import Table
 
 from relance.bootstrap import App, build
 from relance.config import Settings
+from relance.data import decline_catalogue
 from relance.domain.errors import RelanceError
 from relance.entrypoints import logs
 from relance.entrypoints.worker import Worker, default_worker_name
-from relance.services import merchants, policies, queue
+from relance.services import declines, merchants, policies, queue
 
 cli = typer.Typer(
     help="Relance: recovers failed and late payments.",
@@ -31,7 +32,9 @@ cli = typer.Typer(
 merchants_cli = typer.Typer(help="Merchants and their API keys.", no_args_is_help=True)
 policy_cli = typer.Typer(help="A merchant's dunning policy.", no_args_is_help=True)
 cli.add_typer(merchants_cli, name="merchants")
+declines_cli = typer.Typer(help="What decline codes mean, and what may be retried.")
 cli.add_typer(policy_cli, name="policy")
+cli.add_typer(declines_cli, name="declines", no_args_is_help=True)
 out = Console(soft_wrap=True)  # never break an API key or a URL across lines
 
 
@@ -187,6 +190,71 @@ def set_policy(
     with application() as app:
         policy = policies.set_policy(app.ctx, merchant, source)
     out.print(f"Policy '{policy.name}' v{policy.version} is now in force for {merchant}.")
+
+
+def _decline_json(e: declines.Explanation) -> dict[str, object]:
+    return {
+        "scheme": e.entry.scheme,
+        "code": e.entry.code,
+        "reason": e.entry.reason,
+        "retry_class": e.entry.retry_class.value,
+        "description": e.entry.description,
+        "merchant_explanation": e.merchant,
+        "recommended_action": e.action,
+        "customer_message": e.customer,
+        "visa_category": e.entry.visa_category,
+        "retry_after_hours": e.entry.retry_after_hours,
+        "source": e.entry.source,
+        "effective": e.entry.effective,
+    }
+
+
+@declines_cli.command("explain")
+def explain_decline(
+    code: Annotated[str, typer.Argument(help="The raw code, e.g. insufficient_funds, 51, AM04.")],
+    scheme: Annotated[
+        str | None, typer.Option(help="stripe, stripe_advice, iso8583, visa, mastercard, sepa.")
+    ] = None,
+    locale: Annotated[str, typer.Option(help="fr or en, for the customer message.")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Explain a decline code: reason, retry class, what to do, what the customer reads."""
+    if locale not in ("fr", "en"):
+        fail(f"locale '{locale}' is not supported; use fr or en.")
+    try:
+        found = declines.explain_code(decline_catalogue(), scheme, code)
+    except RelanceError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps([_decline_json(e) for e in found], ensure_ascii=False, indent=2))
+        return
+    for e in found:
+        out.print(f"[bold]{e.entry.scheme} {e.entry.code}[/]: {e.entry.description}")
+        out.print(f"  reason {e.entry.reason}, retry class [bold]{e.entry.retry_class.value}[/]")
+        out.print(f"  {e.merchant} {e.action}")
+        out.print(f"  customer ({locale}): {e.customer[locale]}")
+        out.print(f"  source: {e.entry.source} (in force since {e.entry.effective})")
+
+
+@declines_cli.command("list")
+def list_declines(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every code Relance knows, with its class and source."""
+    every = declines.all_codes(decline_catalogue())
+    if as_json:
+        typer.echo(json.dumps([_decline_json(e) for e in every], ensure_ascii=False, indent=2))
+        return
+    table = Table("scheme", "code", "reason", "class", "effective")
+    for e in every:
+        table.add_row(
+            e.entry.scheme,
+            e.entry.code,
+            e.entry.reason,
+            e.entry.retry_class.value,
+            e.entry.effective,
+        )
+    out.print(table)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -97,6 +97,7 @@ def open_case(
     invoice: Invoice,
     customer: Customer,
     verdict: DeclineVerdict,
+    why: str,
     now: datetime,
 ) -> DunningCase:
     policy = policy_for(store, merchant_id)
@@ -110,7 +111,6 @@ def open_case(
         retry_class=verdict.retry_class,
     )
     store.add_case(merchant_id, case)
-    why = f"Payment of invoice {invoice.number} failed: {verdict.reason} ({verdict.decided_by})."
     store.add_events(merchant_id, case.id, [Event(EventKind.CASE_OPENED, now, why)])
     return apply_decisions(
         store, merchant_id, case, plan_case(verdict, policy, customer.timezone, now), now

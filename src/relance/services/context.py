@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relance.domain.declines import DeclineCatalogue
 from relance.ports import Channel, Clock, PaymentGateway, ReminderWriter, UnitOfWork
 
 
@@ -15,3 +16,4 @@ class Context:
     channel: Channel
     writer: ReminderWriter
     sender_email: str
+    catalogue: DeclineCatalogue

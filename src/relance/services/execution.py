@@ -18,7 +18,7 @@ from relance.domain.cases import (
     may_act,
 )
 from relance.domain.customers import PaymentMethod
-from relance.domain.declines import classify
+from relance.domain.declines import DeclineCatalogue, DeclineVerdict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.messages import Message
@@ -27,6 +27,7 @@ from relance.ids import new_id
 from relance.ports import ChargeRequest, ChargeResult, OutgoingMessage, ReminderFacts, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
+from relance.services.declines import customer_message, failure_summary
 from relance.services.payments import receive_payment
 from relance.services.policies import policy_of_case
 
@@ -74,7 +75,13 @@ def _prepare_charge(store: Store, action: ScheduledAction, now: datetime) -> _Ch
 
 
 def _record_charge(
-    store: Store, action: ScheduledAction, charge: _Charge, result: ChargeResult, now: datetime
+    store: Store,
+    action: ScheduledAction,
+    charge: _Charge,
+    result: ChargeResult,
+    verdict: DeclineVerdict,
+    catalogue: DeclineCatalogue,
+    now: datetime,
 ) -> None:
     case, invoice = _load(store, action)
     amount, merchant_id = charge.request.amount, action.merchant_id
@@ -86,8 +93,7 @@ def _record_charge(
     store.add_attempt(merchant_id, attempt, now)
     label = f"Retry {action.number}: {charge.label}"
     if not result.succeeded:
-        verdict = classify(result.codes)
-        failed = f"{label} failed: {verdict.reason} ({verdict.decided_by})."
+        failed = failure_summary(catalogue, verdict, f"{label} failed")
         store.add_events(merchant_id, case.id, [Event(EventKind.RETRY_FAILED, now, failed)])
         apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
         return
@@ -113,11 +119,12 @@ def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | No
             return _skip(store, action, owner, charge, ctx.clock.now())
     result = ctx.gateway.charge(charge.request)  # no transaction open while the gateway works
     now = ctx.clock.now()
-    summary = "succeeded" if result.succeeded else f"declined: {classify(result.codes).reason}"
+    verdict = ctx.catalogue.classify(result.codes)
+    summary = "succeeded" if result.succeeded else f"declined: {verdict.reason}"
     with ctx.uow() as store:
         if not store.actions.finish(action.id, owner, ActionStatus.DONE, summary, now):
             return None  # another worker took over after our lease expired; it records this
-        _record_charge(store, action, charge, result, now)
+        _record_charge(store, action, charge, result, verdict, ctx.catalogue, now)
     return ActionStatus.DONE.value
 
 
@@ -141,8 +148,7 @@ def _compose_reminder(ctx: Context, store: Store, action: ScheduledAction) -> Ou
         amount_due=invoice.balance,
         due_at=invoice.due_at,
         timezone=customer.timezone,
-        reason=case.reason,
-        retry_class=case.retry_class.value,
+        advice=customer_message(ctx.catalogue, case.reason, customer.locale),
     )
     subject, body = ctx.writer.write(facts)
     return OutgoingMessage(

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
 from relance.domain.cases import CaseStatus, decide_after_failure, decide_after_payment
-from relance.domain.declines import classify
 from relance.domain.errors import Conflict, InvalidInput
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
@@ -17,6 +16,7 @@ from relance.ids import new_id
 from relance.ports import Store
 from relance.services.cases import apply_decisions, open_case
 from relance.services.context import Context
+from relance.services.declines import failure_summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,16 +112,17 @@ def record_payment_attempt(ctx: Context, merchant_id: str, data: AttemptInput) -
             invoice = receive_payment(store, merchant_id, invoice, payment, now)
             case = store.case_for_invoice(merchant_id, invoice.id)
             return AttemptRecorded(attempt, invoice, case.id if case else None)
-        verdict = classify(data.codes)
+        verdict = ctx.catalogue.classify(data.codes)
         case = store.case_for_invoice(merchant_id, invoice.id)
         if case is None:
             customer = store.get_customer(merchant_id, invoice.customer_id)
             assert customer is not None  # invoices reference their customer
-            case = open_case(store, merchant_id, invoice, customer, verdict, now)
-        else:
-            why = (
-                f"The processor reported another failure: {verdict.reason} ({verdict.decided_by})."
+            why = failure_summary(
+                ctx.catalogue, verdict, f"Payment of invoice {invoice.number} failed"
             )
+            case = open_case(store, merchant_id, invoice, customer, verdict, why, now)
+        else:
+            why = failure_summary(ctx.catalogue, verdict, "The processor reported another failure")
             store.add_events(merchant_id, case.id, [Event(EventKind.PAYMENT_FAILED, now, why)])
             apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
         return AttemptRecorded(attempt, invoice, case.id)

@@ -161,6 +161,7 @@ payment_attempts = Table(
     Column("network_response_code", String(16)),
     Column("network_advice_code", String(16)),
     Column("sepa_reason_code", String(16)),
+    Column("advice_code", String(64)),
     Column("processor", String(64)),
     Column("source", String(16), nullable=False),
     Column("payment_method_id", String(ID)),

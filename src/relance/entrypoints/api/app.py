@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 import relance
 from relance.bootstrap import App
-from relance.entrypoints.api import cases, customers, invoices, problems
+from relance.entrypoints.api import cases, customers, declines, invoices, problems
 from relance.entrypoints.logs import log
 from relance.entrypoints.worker import Worker, default_worker_name
 
@@ -55,7 +55,7 @@ def create_app(app: App, run_worker: bool = False) -> FastAPI:
     api.state.ctx = app.ctx
     api.state.worker = worker
     problems.install(api)
-    for module in (customers, invoices, cases):
+    for module in (customers, invoices, cases, declines):
         api.include_router(module.router)
 
     @api.middleware("http")

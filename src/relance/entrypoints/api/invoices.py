@@ -106,6 +106,7 @@ def report_attempt(
             data.network_advice_code,
             data.sepa_reason_code,
             data.processor,
+            data.advice_code,
         )
         recorded = payments.record_payment_attempt(
             ctx,

@@ -17,6 +17,7 @@ from relance.domain.messages import Message
 from relance.domain.money import normalise_currency
 from relance.ports import Page
 from relance.services.cases import CaseView
+from relance.services.declines import Explanation
 
 Currency = Annotated[str, AfterValidator(normalise_currency), Field(examples=["EUR"])]
 MinorUnits = Annotated[int, Field(gt=0, strict=True, description="Integer minor units (cents).")]
@@ -144,6 +145,7 @@ class AttemptIn(Input):
     attempted_at: Instant
     payment_method_id: str | None = None
     decline_code: str | None = Field(default=None, max_length=64)
+    advice_code: str | None = Field(default=None, max_length=64)
     network_response_code: str | None = Field(default=None, max_length=16)
     network_advice_code: str | None = Field(default=None, max_length=16)
     sepa_reason_code: str | None = Field(default=None, max_length=16)
@@ -293,3 +295,36 @@ class ListOut(BaseModel, Generic[T]):
         items = [convert(item) for item in page.items]
         cursor = page.items[-1].id if page.has_more and page.items else None
         return cls(data=items, has_more=page.has_more, next_cursor=cursor)
+
+
+class DeclineOut(BaseModel):
+    object: Literal["decline_code"] = "decline_code"
+    scheme: str
+    code: str
+    reason: str
+    retry_class: str
+    description: str
+    merchant_explanation: str
+    recommended_action: str
+    customer_message: dict[str, str]
+    visa_category: int | None
+    retry_after_hours: int | None
+    source: str
+    effective: str
+
+    @classmethod
+    def of(cls, e: Explanation) -> DeclineOut:
+        return cls(
+            scheme=e.entry.scheme,
+            code=e.entry.code,
+            reason=e.entry.reason,
+            retry_class=e.entry.retry_class.value,
+            description=e.entry.description,
+            merchant_explanation=e.merchant,
+            recommended_action=e.action,
+            customer_message=e.customer,
+            visa_category=e.entry.visa_category,
+            retry_after_hours=e.entry.retry_after_hours,
+            source=e.entry.source,
+            effective=e.entry.effective,
+        )
