@@ -15,7 +15,8 @@ from relance.adapters.db.unit_of_work import SqlUnitOfWork
 from relance.adapters.gateways.sandbox import SandboxGateway
 from relance.adapters.reminder_writer import TemplateReminderWriter
 from relance.config import Settings
-from relance.data import decline_catalogue
+from relance.data import decline_catalogue, network_rules_text
+from relance.domain.network_rules import parse_network_rules
 from relance.ports import Clock
 from relance.services.context import Context
 
@@ -57,5 +58,6 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
         writer=TemplateReminderWriter(),
         sender_email=settings.sender_email,
         catalogue=decline_catalogue(),
+        network_rules=parse_network_rules(network_rules_text(), settings.visa_reattempt_limit),
     )
     return App(settings, engine, ctx, gateway, channel)

@@ -38,3 +38,8 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Idle wait between rounds when nothing is due."
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    visa_reattempt_limit: str | None = Field(
+        default=None,
+        description="Visa reattempts per card in 30 days: unset = 15 (the safe floor), "
+        "'current' = 20 where your acquirer confirms it (see data/declines/network_rules.toml).",
+    )

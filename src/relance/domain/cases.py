@@ -87,7 +87,17 @@ class Stop:
     why: str
 
 
-Decision = RetryAt | Send | ExhaustAt | CancelPending | Stop
+@dataclass(frozen=True, slots=True)
+class RetryStopped:
+    """A retry the policy wanted that a network rule forbids: not scheduled, but explained."""
+
+    number: int
+    due_at: datetime
+    rule: str
+    why: str
+
+
+Decision = RetryAt | Send | ExhaustAt | CancelPending | Stop | RetryStopped
 
 
 def _after_quiet_hours(at: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetime:

@@ -71,6 +71,21 @@ class PaymentMethod:
     last4: str | None
     exp_month: int | None
     exp_year: int | None
+    # The same card seen through several tokens (Stripe's card fingerprint, a SEPA mandate
+    # id): the network ceilings count per card, not per token. Defaults to the token.
+    fingerprint: str | None = None
+
+    @property
+    def instrument(self) -> str:
+        return self.fingerprint or self.gateway_token
+
+    @property
+    def network(self) -> str:
+        """Whose retry rules apply: visa, mastercard, sepa, or the brand as given."""
+        if self.type is MethodType.SEPA_DEBIT:
+            return "sepa"
+        brand = (self.brand or "").strip().lower().replace(" ", "")
+        return {"mc": "mastercard", "master": "mastercard"}.get(brand, brand)
 
     @classmethod
     def register(
@@ -84,6 +99,7 @@ class PaymentMethod:
         last4: str | None = None,
         exp_month: int | None = None,
         exp_year: int | None = None,
+        fingerprint: str | None = None,
     ) -> PaymentMethod:
         token = gateway_token.strip()
         if not token:
@@ -99,4 +115,4 @@ class PaymentMethod:
             raise InvalidInput("exp_year must be a four-digit year.")
         if type is MethodType.CARD and (exp_month is None) != (exp_year is None):
             raise InvalidInput("Give both exp_month and exp_year, or neither.")
-        return cls(id, customer_id, token, type, brand, last4, exp_month, exp_year)
+        return cls(id, customer_id, token, type, brand, last4, exp_month, exp_year, fingerprint)

@@ -11,6 +11,7 @@ class EventKind(StrEnum):
     CASE_OPENED = "case_opened"
     PAYMENT_FAILED = "payment_failed"
     RETRY_SCHEDULED = "retry_scheduled"
+    RETRY_STOPPED = "retry_stopped"
     REMINDER_SCHEDULED = "reminder_scheduled"
     EXHAUSTION_SCHEDULED = "exhaustion_scheduled"
     RETRY_SUCCEEDED = "retry_succeeded"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from relance.domain.cases import Decision, RetryAt, RetryStopped
 from relance.domain.declines import DeclineVerdict, RetryClass
 
 
@@ -199,3 +200,30 @@ def check_retry(
     elif forbidden is None and network == "sepa":
         forbidden = _sepa(rules, past, at)
     return forbidden or Allowed()
+
+
+def screen_retries(
+    rules: NetworkRules,
+    network: str,
+    history: Sequence[PastAttempt],
+    plan: Sequence[Decision],
+    amount_minor: int,
+    assumed: DeclineVerdict,
+) -> list[Decision]:
+    """The plan with every retry the rules forbid replaced by a RetryStopped. Each kept retry
+    is assumed to decline like the failure that opened the case, so later ones are judged
+    against the worst case."""
+    simulated = list(history)
+    screened: list[Decision] = []
+    for decision in plan:
+        if not isinstance(decision, RetryAt):
+            screened.append(decision)
+            continue
+        verdict = check_retry(rules, network, simulated, decision.due_at, amount_minor)
+        if isinstance(verdict, Forbidden):
+            why = f"Retry {decision.number} not scheduled: {verdict.why} ({verdict.rule})."
+            screened.append(RetryStopped(decision.number, decision.due_at, verdict.rule, why))
+            continue
+        screened.append(decision)
+        simulated.append(PastAttempt(decision.due_at, amount_minor, assumed))
+    return screened

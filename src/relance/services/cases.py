@@ -14,6 +14,7 @@ from relance.domain.cases import (
     DunningCase,
     ExhaustAt,
     RetryAt,
+    RetryStopped,
     Send,
     Stop,
     finish,
@@ -30,6 +31,7 @@ from relance.ids import new_id
 from relance.ports import Page, Store
 from relance.services.context import Context
 from relance.services.policies import policy_for
+from relance.services.retry_guard import screen_plan
 
 _STOP_EVENTS = {
     CaseStatus.RECOVERED: EventKind.INVOICE_RECOVERED,
@@ -82,6 +84,8 @@ def apply_decisions(
         elif isinstance(d, CancelPending):
             cancelled = store.actions.cancel_open(case.id, d.kinds, d.why, now)
             events.append(Event(EventKind.ACTIONS_CANCELLED, now, d.why, {"count": cancelled}))
+        elif isinstance(d, RetryStopped):
+            events.append(Event(EventKind.RETRY_STOPPED, now, d.why, {"rule": d.rule}))
         elif isinstance(d, Stop):
             case = finish(case, d, now)
             store.save_case(case)
@@ -92,6 +96,7 @@ def apply_decisions(
 
 
 def open_case(
+    ctx: Context,
     store: Store,
     merchant_id: str,
     invoice: Invoice,
@@ -112,9 +117,10 @@ def open_case(
     )
     store.add_case(merchant_id, case)
     store.add_events(merchant_id, case.id, [Event(EventKind.CASE_OPENED, now, why)])
-    return apply_decisions(
-        store, merchant_id, case, plan_case(verdict, policy, customer.timezone, now), now
-    )
+    plan = plan_case(verdict, policy, customer.timezone, now)
+    method = store.current_payment_method(merchant_id, customer.id)
+    plan = screen_plan(ctx, store, merchant_id, method, plan, invoice.balance.minor, verdict)
+    return apply_decisions(store, merchant_id, case, plan, now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relance.domain.declines import DeclineCatalogue
+from relance.domain.network_rules import NetworkRules
 from relance.ports import Channel, Clock, PaymentGateway, ReminderWriter, UnitOfWork
 
 
@@ -17,3 +18,4 @@ class Context:
     writer: ReminderWriter
     sender_email: str
     catalogue: DeclineCatalogue
+    network_rules: NetworkRules

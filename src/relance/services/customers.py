@@ -30,6 +30,7 @@ class PaymentMethodInput:
     last4: str | None = None
     exp_month: int | None = None
     exp_year: int | None = None
+    fingerprint: str | None = None
 
 
 def register_customer(ctx: Context, merchant_id: str, data: CustomerInput) -> Customer:
@@ -71,6 +72,7 @@ def add_payment_method(ctx: Context, merchant_id: str, data: PaymentMethodInput)
         last4=data.last4,
         exp_month=data.exp_month,
         exp_year=data.exp_year,
+        fingerprint=data.fingerprint,
     )
     with ctx.uow() as store:
         if store.get_customer(merchant_id, data.customer_id) is None:

@@ -12,6 +12,7 @@ from relance.domain.actions import ActionStatus, ScheduledAction
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt
 from relance.domain.cases import (
     ActionKind,
+    CancelPending,
     DunningCase,
     decide_after_failure,
     decide_exhaustion,
@@ -22,6 +23,7 @@ from relance.domain.declines import DeclineCatalogue, DeclineVerdict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.messages import Message
+from relance.domain.network_rules import Forbidden
 from relance.domain.payments import Payment, PaymentMethodUsed
 from relance.ids import new_id
 from relance.ports import ChargeRequest, ChargeResult, OutgoingMessage, ReminderFacts, Store
@@ -30,6 +32,7 @@ from relance.services.context import Context
 from relance.services.declines import customer_message, failure_summary
 from relance.services.payments import receive_payment
 from relance.services.policies import policy_of_case
+from relance.services.retry_guard import may_retry_now
 
 
 def _load(store: Store, action: ScheduledAction) -> tuple[DunningCase, Invoice]:
@@ -49,6 +52,20 @@ def _skip(store: Store, action: ScheduledAction, owner: str, why: str, now: date
     return ActionStatus.SKIPPED.value
 
 
+def _stopped_by_rule(
+    store: Store, action: ScheduledAction, owner: str, rule: Forbidden, now: datetime
+) -> str:
+    """The guard is the last word: even a retry planned before a rule applied is not made.
+    A rule that forbids for good cancels the remaining retries too."""
+    why = f"network rule {rule.rule}: {rule.why}."
+    status = _skip(store, action, owner, why, now)
+    if rule.until is None:
+        case, _ = _load(store, action)
+        cancel = CancelPending(frozenset({ActionKind.RETRY}), f"No more retries: {why}")
+        apply_decisions(store, action.merchant_id, case, [cancel], now)
+    return status
+
+
 @dataclass(frozen=True, slots=True)
 class _Charge:
     method: PaymentMethod
@@ -60,13 +77,18 @@ class _Charge:
         return f"{self.request.amount} on {card}"
 
 
-def _prepare_charge(store: Store, action: ScheduledAction, now: datetime) -> _Charge | str:
-    """What to charge, or why the retry is skipped."""
+def _prepare_charge(
+    ctx: Context, store: Store, action: ScheduledAction, now: datetime
+) -> _Charge | str | Forbidden:
+    """What to charge, or why the retry is skipped (a network rule's Forbidden included)."""
     case, invoice = _load(store, action)
     method = store.current_payment_method(action.merchant_id, invoice.customer_id)
     why = may_act(case, invoice) or (None if method else "no payment method on file.")
     if why or method is None:
         return why or ""
+    guard = may_retry_now(ctx, store, action.merchant_id, method, invoice.balance.minor, now)
+    if isinstance(guard, Forbidden):
+        return guard
     description = f"Invoice {invoice.number}"
     request = ChargeRequest(
         method.gateway_token, invoice.balance, action.idempotency_key, description
@@ -114,7 +136,9 @@ def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | No
     with ctx.uow() as store:
         if not store.actions.holds_lease(action.id, owner, lock=True):
             return None
-        charge = _prepare_charge(store, action, ctx.clock.now())
+        charge = _prepare_charge(ctx, store, action, ctx.clock.now())
+        if isinstance(charge, Forbidden):
+            return _stopped_by_rule(store, action, owner, charge, ctx.clock.now())
         if isinstance(charge, str):
             return _skip(store, action, owner, charge, ctx.clock.now())
     result = ctx.gateway.charge(charge.request)  # no transaction open while the gateway works

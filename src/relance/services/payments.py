@@ -81,18 +81,16 @@ def record_payment(ctx: Context, merchant_id: str, invoice_id: str, data: Paymen
 def record_payment_attempt(ctx: Context, merchant_id: str, data: AttemptInput) -> AttemptRecorded:
     """A failed attempt opens the invoice's dunning case, or updates the one already open."""
     now = ctx.clock.now()
-    attempt = PaymentAttempt(
-        new_id("att"),
-        data.invoice_id,
-        data.amount,
-        data.outcome,
-        data.attempted_at,
-        data.codes,
-        AttemptSource.MERCHANT,
-        data.payment_method_id,
-    )
     with ctx.uow() as store:
         invoice = _locked_invoice(store, merchant_id, data.invoice_id)
+        # Without a method named, the attempt was on the card on file: the network ceilings
+        # must count it against that card.
+        method = store.current_payment_method(merchant_id, invoice.customer_id)
+        attempt = PaymentAttempt(
+            new_id("att"), data.invoice_id, data.amount, data.outcome, data.attempted_at,
+            data.codes, AttemptSource.MERCHANT,
+            data.payment_method_id or (method.id if method else None),
+        )  # fmt: skip
         if data.amount.currency != invoice.amount.currency:
             raise InvalidInput(
                 f"This invoice is in {invoice.amount.currency}, not {data.amount.currency}."
@@ -120,7 +118,7 @@ def record_payment_attempt(ctx: Context, merchant_id: str, data: AttemptInput) -
             why = failure_summary(
                 ctx.catalogue, verdict, f"Payment of invoice {invoice.number} failed"
             )
-            case = open_case(store, merchant_id, invoice, customer, verdict, why, now)
+            case = open_case(ctx, store, merchant_id, invoice, customer, verdict, why, now)
         else:
             why = failure_summary(ctx.catalogue, verdict, "The processor reported another failure")
             store.add_events(merchant_id, case.id, [Event(EventKind.PAYMENT_FAILED, now, why)])

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, delete, insert, select, update
+from sqlalchemy import Connection, Row, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from relance.adapters.db import tables as t
@@ -156,6 +156,7 @@ class SqlStore:
                 last4=pm.last4,
                 exp_month=pm.exp_month,
                 exp_year=pm.exp_year,
+                fingerprint=pm.fingerprint,
                 created_at=at,
             )
         )
@@ -171,6 +172,7 @@ class SqlStore:
             r.last4,
             r.exp_month,
             r.exp_year,
+            r.fingerprint,
         )
 
     def list_payment_methods(
@@ -275,8 +277,11 @@ class SqlStore:
         )
 
     def list_attempts(self, invoice_id: str) -> list[PaymentAttempt]:
+        return self._attempts(t.payment_attempts.c.invoice_id == invoice_id)
+
+    def _attempts(self, condition: Any) -> list[PaymentAttempt]:
         pa = t.payment_attempts
-        rows = self.conn.execute(select(pa).where(pa.c.invoice_id == invoice_id).order_by(pa.c.id))
+        rows = self.conn.execute(select(pa).where(condition).order_by(pa.c.attempted_at, pa.c.id))
         return [
             PaymentAttempt(
                 id=r.id,
@@ -298,6 +303,18 @@ class SqlStore:
             )
             for r in rows
         ]
+
+    def attempts_on_instrument(self, merchant_id: str, instrument: str) -> list[PaymentAttempt]:
+        """Every attempt on one card or mandate at this merchant, whatever the token."""
+        pm, pa = t.payment_methods, t.payment_attempts
+        same_card = or_(
+            pm.c.fingerprint == instrument,
+            and_(pm.c.fingerprint.is_(None), pm.c.gateway_token == instrument),
+        )
+        methods = select(pm.c.id).where(pm.c.merchant_id == merchant_id, same_card)
+        return self._attempts(
+            and_(pa.c.merchant_id == merchant_id, pa.c.payment_method_id.in_(methods))
+        )
 
     def add_payment(self, merchant_id: str, p: Payment, at: datetime) -> None:
         self.conn.execute(

@@ -126,6 +126,7 @@ payment_methods = Table(
     Column("last4", String(4)),
     Column("exp_month", Integer),
     Column("exp_year", Integer),
+    Column("fingerprint", String(255), index=True),
     _created(),
 )
 

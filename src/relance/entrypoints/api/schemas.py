@@ -70,6 +70,12 @@ class PaymentMethodIn(Input):
     last4: str | None = None
     exp_month: int | None = None
     exp_year: int | None = None
+    fingerprint: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The gateway's card fingerprint or SEPA mandate id: "
+        "retry ceilings count per card, whatever the token.",
+    )
 
 
 class PaymentMethodOut(BaseModel):
