@@ -80,3 +80,38 @@ def test_a_card_declined_as_lost_elsewhere_stops_a_retry_already_planned(
     assert [a.status.value for a in retries] == ["skipped", "cancelled", "cancelled", "cancelled"]
     assert "never-retry-decline" in (retries[0].result or "")
     assert app.gateway.charges() == []
+
+
+def test_an_expired_card_waits_for_a_new_one_then_retries_at_once(
+    shop: Shop, app: App, worker: Worker, clock: FrozenClock
+):
+    customer_id = shop.customer(token="tok_expired")
+    case_id = shop.fail(shop.invoice(customer_id), decline_code="expired_card").case_id or ""
+    v = cases.get_case(app.ctx, shop.merchant_id, case_id)
+    assert [a for a in v.actions if a.kind.value == "retry"] == []
+    from relance.domain.cases import awaiting
+
+    assert awaiting(v.case) == "new_payment_method"
+    clock.advance(hours=2)
+    customers.add_payment_method(
+        app.ctx, shop.merchant_id, customers.PaymentMethodInput(customer_id, "tok_ok", brand="visa")
+    )
+    while worker.run_once():
+        pass
+    v = cases.get_case(app.ctx, shop.merchant_id, case_id)
+    assert v.case.status.value == "recovered"
+    assert awaiting(v.case) is None
+    [charge] = app.gateway.charges()
+    assert charge["succeeded"] is True
+
+
+def test_a_stricter_failure_changes_what_the_case_waits_for(shop: Shop, app: App):
+    customer_id = shop.customer()
+    invoice_id = shop.invoice(customer_id)
+    case_id = shop.fail(invoice_id).case_id or ""
+    shop.fail(invoice_id, decline_code="authentication_required")
+    v = cases.get_case(app.ctx, shop.merchant_id, case_id)
+    assert (v.case.reason, v.case.retry_class.value) == (
+        "authentication_required",
+        "customer_action",
+    )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from relance.domain.declines import DeclineVerdict, RetryClass
+from relance.domain.declines import DeclineVerdict, RetryClass, is_stricter
 from relance.domain.errors import Conflict
 from relance.domain.invoices import Invoice
 from relance.domain.policy import DunningPolicy, QuietHours
@@ -59,6 +59,9 @@ class RetryAt:
     due_at: datetime
     number: int
     why: str
+    tag: str | None = (
+        None  # distinguishes extra retries (e.g. after a card update) from planned ones
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,39 @@ def decide_after_failure(case: DunningCase, verdict: DeclineVerdict) -> list[Dec
     if case.status is not CaseStatus.ACTIVE or verdict.allows_automatic_retry:
         return []
     return [_no_retry(verdict)]
+
+
+_AWAITING = {
+    RetryClass.NEVER: "new_payment_method",
+    RetryClass.FIX_DATA: "new_payment_method",
+    RetryClass.CUSTOMER_ACTION: "authentication",
+}
+
+
+def awaiting(case: DunningCase) -> str | None:
+    """What an open case waits for from the customer before any retry can succeed."""
+    if case.status not in (CaseStatus.ACTIVE, CaseStatus.PAUSED):
+        return None
+    return _AWAITING.get(case.retry_class)
+
+
+def note_failure(case: DunningCase, verdict: DeclineVerdict) -> DunningCase:
+    """The case reads as its most restrictive failure so far."""
+    if not is_stricter(verdict.retry_class, case.retry_class):
+        return case
+    return replace(case, reason=verdict.reason, retry_class=verdict.retry_class)
+
+
+def decide_after_new_method(
+    case: DunningCase, method_id: str, now: datetime
+) -> tuple[DunningCase, list[Decision]]:
+    """The customer gave a new card or mandate: a case that waited for one stops waiting and
+    retries at once (the network guard still judges the new card on its own history)."""
+    if case.status is not CaseStatus.ACTIVE or awaiting(case) is None:
+        return case, []
+    why = "The customer updated the payment method: retried at once."
+    renewed = replace(case, retry_class=RetryClass.LATER)
+    return renewed, [RetryAt(now, 0, why, tag=f"new-method-{method_id}")]
 
 
 def decide_after_payment(invoice: Invoice) -> list[Decision]:

@@ -42,6 +42,12 @@ _RANK = {
     RetryClass.TECHNICAL: 4,
 }
 
+
+def is_stricter(a: RetryClass, b: RetryClass) -> bool:
+    """Whether class `a` restricts retrying more than class `b`."""
+    return _RANK[a] < _RANK[b]
+
+
 SCHEMES = ("stripe", "stripe_advice", "iso8583", "visa", "mastercard", "sepa")
 LOCALES = ("fr", "en")
 MAX_CODE_LENGTH = 64

@@ -44,7 +44,7 @@ def _scheduled(
     case: DunningCase, merchant_id: str, d: RetryAt | Send | ExhaustAt
 ) -> ScheduledAction:
     if isinstance(d, RetryAt):
-        kind, step, number, tag = ActionKind.RETRY, None, d.number, str(d.number)
+        kind, step, number, tag = ActionKind.RETRY, None, d.number, d.tag or str(d.number)
     elif isinstance(d, Send):
         kind, step, number, tag = ActionKind.REMINDER, d.step, None, d.step
     else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from relance.domain.cases import decide_after_new_method
 from relance.domain.customers import Customer, MethodType, PaymentMethod
 from relance.domain.errors import InvalidInput, NotFound
 from relance.ids import new_id
 from relance.ports import Page
+from relance.services.cases import apply_decisions
 from relance.services.context import Context
 
 
@@ -74,10 +76,16 @@ def add_payment_method(ctx: Context, merchant_id: str, data: PaymentMethodInput)
         exp_year=data.exp_year,
         fingerprint=data.fingerprint,
     )
+    now = ctx.clock.now()
     with ctx.uow() as store:
         if store.get_customer(merchant_id, data.customer_id) is None:
             raise InvalidInput(f"No customer has the id '{data.customer_id}'.")
-        store.add_payment_method(merchant_id, method, ctx.clock.now())
+        store.add_payment_method(merchant_id, method, now)
+        for case in store.open_cases_of_customer(merchant_id, data.customer_id):
+            renewed, decisions = decide_after_new_method(case, method.id, now)
+            if decisions:
+                store.save_case(renewed)
+                apply_decisions(store, merchant_id, renewed, decisions, now)
     return method
 
 

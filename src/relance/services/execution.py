@@ -17,6 +17,7 @@ from relance.domain.cases import (
     decide_after_failure,
     decide_exhaustion,
     may_act,
+    note_failure,
 )
 from relance.domain.customers import PaymentMethod
 from relance.domain.declines import DeclineCatalogue, DeclineVerdict
@@ -116,6 +117,8 @@ def _record_charge(
     label = f"Retry {action.number}: {charge.label}"
     if not result.succeeded:
         failed = failure_summary(catalogue, verdict, f"{label} failed")
+        case = note_failure(case, verdict)
+        store.save_case(case)
         store.add_events(merchant_id, case.id, [Event(EventKind.RETRY_FAILED, now, failed)])
         apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
         return

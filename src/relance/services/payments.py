@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
-from relance.domain.cases import CaseStatus, decide_after_failure, decide_after_payment
+from relance.domain.cases import (
+    CaseStatus,
+    decide_after_failure,
+    decide_after_payment,
+    note_failure,
+)
 from relance.domain.errors import Conflict, InvalidInput
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
@@ -121,6 +126,8 @@ def record_payment_attempt(ctx: Context, merchant_id: str, data: AttemptInput) -
             case = open_case(ctx, store, merchant_id, invoice, customer, verdict, why, now)
         else:
             why = failure_summary(ctx.catalogue, verdict, "The processor reported another failure")
+            case = note_failure(case, verdict)
+            store.save_case(case)
             store.add_events(merchant_id, case.id, [Event(EventKind.PAYMENT_FAILED, now, why)])
             apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
         return AttemptRecorded(attempt, invoice, case.id)

@@ -370,7 +370,12 @@ class SqlStore:
         self.conn.execute(
             update(t.cases)
             .where(t.cases.c.id == c.id)
-            .values(status=c.status.value, closed_at=c.closed_at, reason=c.reason)
+            .values(
+                status=c.status.value,
+                closed_at=c.closed_at,
+                reason=c.reason,
+                retry_class=c.retry_class.value,
+            )
         )
 
     @staticmethod
@@ -390,6 +395,21 @@ class SqlStore:
         q = select(t.cases).where(t.cases.c.merchant_id == merchant_id, t.cases.c.id == case_id)
         row = self.conn.execute(q.with_for_update() if lock else q).first()
         return self._case(row) if row else None
+
+    def open_cases_of_customer(self, merchant_id: str, customer_id: str) -> list[DunningCase]:
+        invoices_of = select(t.invoices.c.id).where(
+            t.invoices.c.merchant_id == merchant_id, t.invoices.c.customer_id == customer_id
+        )
+        rows = self.conn.execute(
+            select(t.cases)
+            .where(
+                t.cases.c.merchant_id == merchant_id,
+                t.cases.c.invoice_id.in_(invoices_of),
+                t.cases.c.status == CaseStatus.ACTIVE.value,
+            )
+            .order_by(t.cases.c.id)
+        )
+        return [self._case(r) for r in rows]
 
     def case_for_invoice(self, merchant_id: str, invoice_id: str) -> DunningCase | None:
         row = self.conn.execute(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from relance.domain.actions import ScheduledAction
-from relance.domain.cases import DunningCase
+from relance.domain.cases import DunningCase, awaiting
 from relance.domain.customers import Customer, MethodType, PaymentMethod
 from relance.domain.events import Event
 from relance.domain.invoices import Invoice
@@ -240,6 +240,10 @@ class CaseSummaryOut(BaseModel):
     status: str
     reason: str
     retry_class: str
+    awaiting: str | None = Field(
+        description="What the customer must do before a retry can work: "
+        "new_payment_method, authentication, or null."
+    )
     policy_version: int
     opened_at: datetime
     closed_at: datetime | None
@@ -247,6 +251,7 @@ class CaseSummaryOut(BaseModel):
     @classmethod
     def of(cls, c: DunningCase) -> CaseSummaryOut:
         return cls(
+            awaiting=awaiting(c),
             id=c.id,
             invoice_id=c.invoice_id,
             status=c.status.value,
