@@ -5,15 +5,16 @@ the date it took effect). `check_retry` looks at what already happened on one ca
 SEPA mandate) at one merchant and says whether one more attempt at `at` is allowed, and if not,
 which rule forbids it and until when.
 
-Rolling windows are half-open: an attempt made exactly `window` before `at` no longer counts.
+Rolling windows are half-open, (at - window, at]: an attempt made exactly `window` before `at`
+no longer counts, one made at `at` itself does.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relance.domain.cases import Decision, RetryAt, RetryStopped
@@ -189,9 +190,12 @@ def check_retry(
     amount_minor: int,
 ) -> Verdict:
     """May one more attempt be made at `at` on this card or mandate (`network`: visa,
-    mastercard, sepa, or anything else)? `history` is every earlier attempt on it, oldest
-    first; only attempts before `at` count."""
-    past = [a for a in sorted(history, key=lambda a: a.at) if a.at < at]
+    mastercard, sepa, or anything else)? `history` is every attempt on it; those made at or
+    before `at` count. Times are compared in UTC, so a window never stretches across a
+    daylight-saving change."""
+    at = at.astimezone(UTC)
+    utc = sorted((replace(a, at=a.at.astimezone(UTC)) for a in history), key=lambda a: a.at)
+    past = [a for a in utc if a.at <= at]
     forbidden = _never(past)
     if forbidden is None and network == "visa":
         forbidden = _visa(rules, past, at)
