@@ -115,3 +115,25 @@ def test_a_stricter_failure_changes_what_the_case_waits_for(shop: Shop, app: App
         "authentication_required",
         "customer_action",
     )
+
+
+def test_unknown_codes_are_counted_for_the_merchant(shop: Shop, app: App):
+    from relance.services.declines import unknown_codes
+
+    customer_id = shop.customer()
+    shop.fail(shop.invoice(customer_id, "F-1"), decline_code="brand_new_code")
+    shop.fail(
+        shop.invoice(customer_id, "F-2"), decline_code="brand_new_code", network_response_code="51"
+    )
+    shop.fail(shop.invoice(customer_id, "F-3"), sepa_reason_code="ZZ99")
+    shop.fail(shop.invoice(customer_id, "F-4"))  # known: insufficient_funds
+    assert unknown_codes(app.ctx, shop.merchant_id) == [
+        ("decline_code=brand_new_code", 2),
+        ("sepa_reason_code=ZZ99", 1),
+    ]
+    case = cases.get_case(
+        app.ctx,
+        shop.merchant_id,
+        shop.fail(shop.invoice(customer_id, "F-5"), decline_code="odd").case_id or "",
+    )
+    assert "Unknown code: decline_code=odd" in case.timeline[0].summary

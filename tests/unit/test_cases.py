@@ -228,11 +228,13 @@ def test_a_case_without_retries_still_reminds_the_customer_and_is_exhausted_in_t
 # -- technical failures --------------------------------------------------------------------
 
 
-def test_a_technical_failure_is_retried_once_soon_before_the_usual_schedule():
+def test_a_technical_failure_is_retried_within_hours_with_backoff_before_the_schedule():
     plan = plan_case(verdict(decline_code="processing_error"), default_policy(), "UTC", NOW)
 
     assert [(r.number, r.due_at) for r in retries(plan)] == [
         (0, NOW + timedelta(minutes=60)),
+        (0, NOW + timedelta(minutes=180)),
+        (0, NOW + timedelta(minutes=540)),
         (1, NOW + 1 * DAY),
         (2, NOW + 3 * DAY),
         (3, NOW + 5 * DAY),
@@ -244,7 +246,8 @@ def test_the_soon_retry_explains_it_is_technical():
     plan = plan_case(verdict(network_response_code="91"), default_policy(), "UTC", NOW)
 
     assert retries(plan)[0].why == (
-        "Technical failure issuer_unavailable (network_response_code=91): retried once soon."
+        "Technical failure issuer_unavailable (network_response_code=91): "
+        "quick retry 1 of 3, 60 minutes after the failure."
     )
 
 
@@ -262,10 +265,11 @@ def test_a_soft_decline_gets_no_technical_retry():
     assert 0 not in [r.number for r in retries(plan)]
 
 
-def test_a_technical_failure_under_a_policy_without_retries_is_retried_only_once():
+def test_a_technical_failure_under_a_policy_without_retries_gets_only_the_quick_retries():
     plan = plan_case(verdict(decline_code="processing_error"), policy(retry_days=()), "UTC", NOW)
 
-    assert [r.number for r in retries(plan)] == [0]
+    assert [r.number for r in retries(plan)] == [0, 0, 0]
+    assert len({r.tag for r in retries(plan)}) == 3  # three distinct actions
 
 
 # -- quiet hours ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class ActionKind(StrEnum):
 
 
 ALL_KINDS = frozenset(ActionKind)
+TECHNICAL_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +142,12 @@ def _retries(verdict: DeclineVerdict, policy: DunningPolicy, anchor: datetime) -
     label = _label(verdict)
     plan: list[Decision] = []
     if verdict.retry_class is RetryClass.TECHNICAL:
-        soon = anchor + timedelta(minutes=policy.technical_retry_minutes)
-        plan.append(RetryAt(soon, 0, f"Technical failure {label}: retried once soon."))
+        # A glitch usually clears within hours: try soon, then back off (3 times longer each time).
+        for k in range(TECHNICAL_RETRIES):
+            minutes = policy.technical_retry_minutes * 3**k
+            why = f"Technical failure {label}: quick retry {k + 1} of {TECHNICAL_RETRIES}, "
+            why += f"{minutes} minutes after the failure."
+            plan.append(RetryAt(anchor + timedelta(minutes=minutes), 0, why, f"technical-{k + 1}"))
     total = len(policy.retry_days)
     for number, day in enumerate(policy.retry_days, start=1):
         why = (

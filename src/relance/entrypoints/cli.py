@@ -236,6 +236,15 @@ def explain_decline(
         out.print(f"  source: {e.entry.source} (in force since {e.entry.effective})")
 
 
+@declines_cli.command("unknown")
+def unknown_declines(merchant: Annotated[str, typer.Option(help="Merchant id.")]) -> None:
+    """Codes seen on a merchant's failures that no table knows, with how often."""
+    with application() as app:
+        seen = declines.unknown_codes(app.ctx, merchant)
+    for code, count in seen:
+        typer.echo(f"{count}\t{code}")
+
+
 @declines_cli.command("list")
 def list_declines(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from relance.domain.declines import SCHEMES, CodeEntry, DeclineCatalogue, DeclineVerdict
 from relance.domain.errors import NotFound
+from relance.services.context import Context
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,15 @@ def failure_summary(catalogue: DeclineCatalogue, verdict: DeclineVerdict, what: 
 
 def customer_message(catalogue: DeclineCatalogue, reason: str, locale: str) -> str:
     return catalogue.reason(reason).customer.get(locale) or catalogue.reason(reason).customer["en"]
+
+
+def unknown_codes(ctx: Context, merchant_id: str) -> list[tuple[str, int]]:
+    """Raw codes on this merchant's failures that no table knows, most frequent first: they
+    were read cautiously (class later) and are worth adding to the tables."""
+    with ctx.uow() as store:
+        seen = store.failure_codes_seen(merchant_id)
+    counts: dict[str, int] = {}
+    for codes, count in seen:
+        for label in ctx.catalogue.classify(codes).unknown:
+            counts[label] = counts.get(label, 0) + count
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

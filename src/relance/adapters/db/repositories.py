@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from relance.adapters.db import tables as t
@@ -315,6 +315,23 @@ class SqlStore:
         return self._attempts(
             and_(pa.c.merchant_id == merchant_id, pa.c.payment_method_id.in_(methods))
         )
+
+    def failure_codes_seen(self, merchant_id: str) -> list[tuple[RawCodes, int]]:
+        """Each distinct combination of raw codes on this merchant's failures, with a count."""
+        pa = t.payment_attempts
+        columns = (
+            pa.c.decline_code,
+            pa.c.network_response_code,
+            pa.c.network_advice_code,
+            pa.c.sepa_reason_code,
+            pa.c.advice_code,
+        )
+        rows = self.conn.execute(
+            select(*columns, func.count())
+            .where(pa.c.merchant_id == merchant_id, pa.c.outcome == Outcome.FAILED.value)
+            .group_by(*columns)
+        )
+        return [(RawCodes(r[0], r[1], r[2], r[3], None, r[4]), int(r[5])) for r in rows]
 
     def add_payment(self, merchant_id: str, p: Payment, at: datetime) -> None:
         self.conn.execute(

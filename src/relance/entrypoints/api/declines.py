@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
+from pydantic import BaseModel
 
 from relance.domain.declines import MAX_CODE_LENGTH
 from relance.entrypoints.api.deps import Ctx, Merchant
@@ -13,6 +14,17 @@ from relance.services import declines
 
 router = APIRouter(prefix="/v1", tags=["declines"])
 Scheme = Literal["stripe", "stripe_advice", "iso8583", "visa", "mastercard", "sepa"]
+
+
+class UnknownCodeOut(BaseModel):
+    code: str  # "field=value", e.g. "decline_code=new_thing"
+    failures: int
+
+
+@router.get("/declines/unknown", response_model=list[UnknownCodeOut])
+def unknown_declines(ctx: Ctx, merchant: Merchant) -> list[UnknownCodeOut]:
+    """Codes seen on your failures that Relance does not know (read cautiously as 'later')."""
+    return [UnknownCodeOut(code=c, failures=n) for c, n in declines.unknown_codes(ctx, merchant)]
 
 
 @router.get("/declines/{scheme}/{code}", response_model=DeclineOut)
