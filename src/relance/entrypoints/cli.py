@@ -193,20 +193,10 @@ def set_policy(
 
 
 def _decline_json(e: declines.Explanation) -> dict[str, object]:
-    return {
-        "scheme": e.entry.scheme,
-        "code": e.entry.code,
-        "reason": e.entry.reason,
-        "retry_class": e.entry.retry_class.value,
-        "description": e.entry.description,
-        "merchant_explanation": e.merchant,
-        "recommended_action": e.action,
-        "customer_message": e.customer,
-        "visa_category": e.entry.visa_category,
-        "retry_after_hours": e.entry.retry_after_hours,
-        "source": e.entry.source,
-        "effective": e.entry.effective,
-    }
+    # The same shape as GET /v1/declines/{scheme}/{code}.
+    from relance.entrypoints.api.schemas import DeclineOut
+
+    return DeclineOut.of(e).model_dump(mode="json")
 
 
 @declines_cli.command("explain")
