@@ -7,17 +7,20 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from relance.adapters.channels.outbox import OutboxChannel
+from relance.adapters.channels.outbox import OutboxChannel, OutboxSmsChannel
+from relance.adapters.channels.sms import HttpSmsChannel, TwilioSmsChannel
+from relance.adapters.channels.smtp import SmtpChannel
 from relance.adapters.clock import SystemClock
 from relance.adapters.db.engine import make_engine
 from relance.adapters.db.migrate import is_current, upgrade
 from relance.adapters.db.unit_of_work import SqlUnitOfWork
 from relance.adapters.gateways.sandbox import SandboxGateway
-from relance.adapters.reminder_writer import TemplateReminderWriter
+from relance.adapters.message_writer import TemplateMessageWriter
+from relance.adapters.webhook_sender import HttpWebhookSender
 from relance.config import Settings
 from relance.data import decline_catalogue, network_rules_text
 from relance.domain.network_rules import parse_network_rules
-from relance.ports import Clock
+from relance.ports import Channel, Clock
 from relance.services.context import Context
 
 
@@ -27,7 +30,8 @@ class App:
     engine: Engine
     ctx: Context
     gateway: SandboxGateway
-    channel: OutboxChannel
+    outbox: OutboxChannel
+    sms_outbox: OutboxSmsChannel
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -44,20 +48,69 @@ class App:
         self.engine.dispose()
 
 
+class ConfigurationError(ValueError):
+    """A setting that cannot work; reported in one line at start."""
+
+
+def _email_channel(settings: Settings, outbox: OutboxChannel, clock: Clock) -> Channel:
+    if not settings.smtp_url:
+        return outbox
+    try:
+        return SmtpChannel(settings.smtp_url, clock=clock)
+    except ValueError as exc:
+        raise ConfigurationError(f"RELANCE_SMTP_URL: {exc}") from None
+
+
+def _sms_channel(settings: Settings, outbox: OutboxSmsChannel) -> Channel:
+    provider = settings.sms_provider
+    if provider == "outbox":
+        return outbox
+    if provider == "twilio":
+        if not (settings.twilio_account_sid and settings.twilio_auth_token):
+            raise ConfigurationError(
+                "RELANCE_SMS_PROVIDER=twilio needs RELANCE_TWILIO_ACCOUNT_SID and "
+                "RELANCE_TWILIO_AUTH_TOKEN."
+            )
+        return TwilioSmsChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.sms_from,
+            api_base=settings.twilio_api_base,
+        )
+    if provider == "http":
+        if not settings.sms_webhook_url:
+            raise ConfigurationError("RELANCE_SMS_PROVIDER=http needs RELANCE_SMS_WEBHOOK_URL.")
+        return HttpSmsChannel(
+            settings.sms_webhook_url, token=settings.sms_webhook_token, sender=settings.sms_from
+        )
+    raise ConfigurationError(
+        f"RELANCE_SMS_PROVIDER '{provider}' is not one of outbox, twilio, http."
+    )
+
+
 def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or Settings()
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
     gateway = SandboxGateway(settings.sandbox_dir)
-    channel = OutboxChannel(settings.outbox_dir, clock)
+    outbox = OutboxChannel(settings.outbox_dir, clock)
+    sms_outbox = OutboxSmsChannel(settings.outbox_dir, clock)
     ctx = Context(
         uow=SqlUnitOfWork(engine),
         clock=clock,
         gateway=gateway,
-        channel=channel,
-        writer=TemplateReminderWriter(),
+        channels={
+            "email": _email_channel(settings, outbox, clock),
+            "sms": _sms_channel(settings, sms_outbox),
+        },
+        writer=TemplateMessageWriter(),
+        webhooks=HttpWebhookSender(),
         sender_email=settings.sender_email,
         catalogue=decline_catalogue(),
         network_rules=parse_network_rules(network_rules_text(), settings.visa_reattempt_limit),
+        public_url=settings.public_url,
+        payment_link_pattern=settings.payment_link_pattern,
+        payment_link_days=settings.payment_link_days,
+        sms_sender=settings.sms_from,
     )
-    return App(settings, engine, ctx, gateway, channel)
+    return App(settings, engine, ctx, gateway, outbox, sms_outbox)

@@ -37,6 +37,34 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, gt=0, description="Idle wait between rounds when nothing is due."
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach Relance (payment and unsubscribe links).",
+    )
+    payment_link_pattern: str = Field(
+        default="{public_url}/pay/{token}",
+        description="The payment link in messages; {token} is the per-message token.",
+    )
+    payment_link_days: int = Field(default=14, ge=1, description="How long a link stays valid.")
+    smtp_url: str | None = Field(
+        default=None,
+        description="smtp://user:pass@host:587 or smtps://…:465; unset = the outbox folder.",
+    )
+    sms_provider: str = Field(
+        default="outbox", description="outbox (files), twilio, or http (a generic webhook)."
+    )
+    sms_from: str = Field(default="Relance", description="SMS sender id or number.")
+    twilio_account_sid: str | None = Field(default=None, description="Twilio account SID.")
+    twilio_auth_token: str | None = Field(
+        default=None, description="Twilio auth token (also verifies inbound STOP replies)."
+    )
+    twilio_api_base: str | None = Field(
+        default=None, description="Another base URL for Twilio's API (a proxy, or tests)."
+    )
+    sms_webhook_url: str | None = Field(default=None, description="The http SMS provider's URL.")
+    sms_webhook_token: str | None = Field(
+        default=None, description="Bearer token for the http SMS provider and its inbound hook."
+    )
     log_level: str = Field(default="INFO", description="Python logging level.")
     visa_reattempt_limit: str | None = Field(
         default=None,

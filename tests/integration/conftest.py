@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as email_policy
+from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
-from relance.bootstrap import App
+from relance.adapters.clock import FrozenClock
+from relance.bootstrap import App, build
 from relance.domain.attempts import Outcome, RawCodes
 from relance.domain.money import Money
 from relance.entrypoints.worker import Worker
 from relance.services import customers, invoices, merchants, payments
 from relance.services.payments import AttemptRecorded
+from tests.conftest import make_settings
+from tests.support.http_recorder import unused_port
 
 
 @dataclass
@@ -28,23 +38,32 @@ class Shop:
         token: str | None = "tok_insufficient_funds",
         locale: str = "fr",
         email: str | None = "camille@example.com",
+        phone: str | None = None,
+        timezone: str = "Europe/Paris",
+        exp: tuple[int, int] = (12, 2030),
     ) -> str:
         c = customers.register_customer(
             self.app.ctx,
             self.merchant_id,
-            customers.CustomerInput(ref, "Camille Martin", email, None, locale, "Europe/Paris"),
+            customers.CustomerInput(ref, "Camille Martin", email, phone, locale, timezone),
         )
         if token:
             customers.add_payment_method(
                 self.app.ctx,
                 self.merchant_id,
                 customers.PaymentMethodInput(
-                    c.id, token, brand="visa", last4="4242", exp_month=12, exp_year=2030
+                    c.id, token, brand="visa", last4="4242", exp_month=exp[0], exp_year=exp[1]
                 ),
             )
         return c.id
 
-    def invoice(self, customer_id: str, number: str = "F-001", amount: int = 4900) -> str:
+    def invoice(
+        self,
+        customer_id: str,
+        number: str = "F-001",
+        amount: int = 4900,
+        due_in: timedelta = timedelta(days=-1),
+    ) -> str:
         now = self.app.ctx.clock.now()
         inv = invoices.issue_invoice(
             self.app.ctx,
@@ -54,7 +73,7 @@ class Shop:
                 number,
                 Money(amount, "EUR"),
                 now - timedelta(days=30),
-                now - timedelta(days=1),
+                now + due_in,
             ),
         )
         return inv.id
@@ -85,3 +104,53 @@ def shop(app: App) -> Shop:
 @pytest.fixture
 def worker(app: App) -> Worker:
     return Worker(app.ctx, "test-worker", lease_seconds=60, batch=50)
+
+
+@dataclass
+class Received:
+    """One email as the SMTP server received it, with the FrozenClock time it arrived."""
+
+    at: datetime
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+class _Recorder:
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+        self.received: list[Received] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=email_policy)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(
+            Received(self.clock.now(), envelope.mail_from, list(envelope.rcpt_tos), parsed)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(clock: FrozenClock) -> Iterator[_Recorder]:
+    """A real SMTP server (aiosmtpd) on a free local port, recording what it receives."""
+    recorder = _Recorder(clock)
+    recorder.port = unused_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=recorder.port)
+    controller.start()
+    try:
+        yield recorder
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_app(database_url: str, tmp_path: Path, clock: FrozenClock, smtp: _Recorder) -> Iterator[App]:
+    """The application sending email through the real SMTP server above."""
+    settings = make_settings(
+        database_url, tmp_path, smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls=never"
+    )
+    built = build(settings, clock=clock)
+    built.migrate()
+    yield built
+    built.close()

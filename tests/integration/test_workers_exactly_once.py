@@ -36,8 +36,8 @@ from ..conftest import make_settings
 pytestmark = pytest.mark.slow
 
 # Four retries and four reminders, all due 20 days after the case opened; exhaustion is not.
-# Quiet hours with start == end are an empty window (QuietHours.contains: start <= t < end),
-# so no reminder is ever moved, whatever the hour at which the test runs.
+# The respect guards are opened wide (no quiet time, no cap, no gap), so every reminder is sent
+# whatever the day and hour at which the test runs: this test is about the queue.
 POLICY = """
 [policy]
 name = "exactly-once"
@@ -46,28 +46,39 @@ version = 2
 [retries]
 days_after_failure = [1, 3, 5, 8]
 
-[reminders]
+[messages]
 quiet_hours = { start = "00:00", end = "00:00" }
+quiet_days = []
+max_per_7_days = 14
+min_gap_hours = 0
 
-[[reminders.steps]]
-key = "first_notice"
+[[messages.steps]]
+key = "payment_failed"
+kind = "failed_payment"
 day = 0
+channels = ["email"]
 tone = "friendly"
 
-[[reminders.steps]]
-key = "second_notice"
+[[messages.steps]]
+key = "follow_up_1"
+kind = "follow_up"
 day = 3
+channels = ["email"]
 tone = "friendly"
 
-[[reminders.steps]]
-key = "third_notice"
+[[messages.steps]]
+key = "follow_up_2"
+kind = "follow_up"
 day = 7
-tone = "firm"
+channels = ["email"]
+tone = "neutral"
 
-[[reminders.steps]]
+[[messages.steps]]
 key = "final_notice"
+kind = "final_notice"
 day = 12
-tone = "final"
+channels = ["email"]
+tone = "firm"
 
 [exhaustion]
 day = 60
@@ -253,7 +264,7 @@ def assert_side_effects_match(world: World, actions: list[tuple[str, str, str, s
     assert len(emails) == len(reminder_keys), ".eml files != reminder actions"
     charged = {json.loads(p.read_text())["idempotency_key"] for p in charges}
     assert charged == retry_keys, "a retry was charged under a key no action owns, or not at all"
-    assert {p.stem for p in emails} == {key_digest(k) for k in reminder_keys}
+    assert {p.stem for p in emails} == {key_digest(f"{k}/email") for k in reminder_keys}
     with world.engine.connect() as conn:
         messages = conn.execute(select(func.count()).select_from(t.messages)).scalar_one()
         distinct = conn.execute(select(func.count(func.distinct(t.messages.c.action_id)))).scalar()

@@ -9,6 +9,7 @@ import pytest
 from relance import data
 from relance.data import decline_catalogue
 from relance.domain.attempts import RawCodes
+from relance.domain import cases
 from relance.domain.cases import (
     ALL_KINDS,
     ActionKind,
@@ -25,13 +26,21 @@ from relance.domain.cases import (
     finish,
     may_act,
     move_case,
-    plan_case,
 )
 from relance.domain.declines import DeclineVerdict, RetryClass
 from relance.domain.errors import Conflict
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
-from relance.domain.policy import DunningPolicy, QuietHours, ReminderStep, Tone, parse_policy
+from relance.domain.policy import (
+    DunningPolicy,
+    MessageStep,
+    QuietHours,
+    StartingTone,
+    StepKind,
+    Tone,
+    parse_policy,
+)
+from relance.domain.respect import SendingRules
 
 classify = decline_catalogue().classify
 PARIS = ZoneInfo("Europe/Paris")
@@ -50,17 +59,32 @@ def policy(
     technical_minutes: int = 60,
     reminder_days: tuple[int, ...] = (0,),
     quiet: tuple[time, time] = (time(21), time(8)),
+    sunday_quiet: bool = False,
     exhaust_day: int = 15,
 ) -> DunningPolicy:
+    """Quiet hours alone by default (Sundays are tested on their own)."""
     return DunningPolicy(
         name="test",
         version=3,
         retry_days=retry_days,
         technical_retry_minutes=technical_minutes,
-        reminders=tuple(ReminderStep(f"day_{d}", d, Tone.FRIENDLY) for d in reminder_days),
-        quiet_hours=QuietHours(*quiet),
+        steps=tuple(
+            MessageStep(f"day_{d}", StepKind.FOLLOW_UP if d else StepKind.FAILED_PAYMENT, d,
+                        Tone.FRIENDLY, ("email",))
+            for d in reminder_days
+        ),  # fmt: skip
+        segments={},
+        sending=SendingRules(
+            quiet_hours=QuietHours(*quiet),
+            quiet_weekdays=frozenset({6}) if sunday_quiet else frozenset(),
+        ),
+        starting_tone=StartingTone(),
         exhaust_day=exhaust_day,
     )
+
+
+def plan_case(v: DeclineVerdict, p: DunningPolicy, tz: str, now: datetime) -> list:
+    return cases.plan_case(v, p, p.steps, tz, None, now)
 
 
 def verdict(**codes: str) -> DeclineVerdict:
@@ -152,23 +176,39 @@ def test_an_unknown_decline_is_retried_and_says_the_reason_is_unknown():
     assert "unknown (no code given)" in retries(plan)[0].why
 
 
-def test_reminders_are_sent_by_email_on_the_days_the_policy_sets():
+def test_messages_after_a_failure_go_on_the_days_and_channels_the_policy_sets():
     plan = plan_case(verdict(decline_code="insufficient_funds"), default_policy(), PARIS.key, NOW)
 
-    assert [(s.step, s.channel, s.due_at) for s in sends(plan)] == [
-        ("first_notice", "email", NOW),
-        ("second_notice", "email", NOW + 3 * DAY),
-        ("third_notice", "email", NOW + 7 * DAY),
-        ("final_notice", "email", NOW + 12 * DAY),
+    assert [(s.step, s.channels, s.due_at) for s in sends(plan)] == [
+        ("payment_failed", ("email",), NOW),
+        ("follow_up_1", ("email",), NOW + 3 * DAY),
+        ("follow_up_2", ("email", "sms"), NOW + 7 * DAY),
+        ("final_notice", ("email", "sms"), NOW + 12 * DAY),
     ]
+
+
+def test_steps_before_the_due_date_or_about_cards_are_not_part_of_a_case():
+    plan = plan_case(verdict(decline_code="insufficient_funds"), default_policy(), PARIS.key, NOW)
+
+    steps = {s.step for s in sends(plan)}
+    assert not steps & {"before_due", "card_expiring_30", "card_expiring_7", "receipt"}
+
+
+def test_a_message_due_on_a_sunday_waits_for_monday_morning():
+    sunday = utc(2025, 1, 19, 13, 0)
+
+    (send,) = sends(plan_case(verdict(), policy(sunday_quiet=True), PARIS.key, sunday))
+
+    assert paris(send.due_at) == datetime(2025, 1, 20, 8, 0, tzinfo=PARIS)
+    assert "Sunday" in send.why
 
 
 def test_each_reminder_explains_its_step_tone_channel_and_day():
     plan = plan_case(verdict(decline_code="insufficient_funds"), default_policy(), PARIS.key, NOW)
 
     whys = [s.why for s in sends(plan)]
-    assert whys[0] == "Reminder 'first_notice' (friendly) by email at once."
-    assert whys[2] == "Reminder 'third_notice' (firm) by email on day 7."
+    assert whys[0] == "Message 'payment_failed' (failed_payment, friendly) by email at once."
+    assert whys[2] == "Message 'follow_up_2' (follow_up, neutral) by email and sms on day 7."
 
 
 def test_the_case_is_exhausted_on_day_fifteen_as_its_last_decision():
@@ -305,8 +345,8 @@ def test_a_moved_reminder_says_when_it_will_go_and_why():
     (send,) = sends(plan_case(verdict(), policy(), PARIS.key, now))
 
     assert send.why == (
-        "Reminder 'day_0' (friendly) by email at once, moved to 08:00 Europe/Paris "
-        "to respect quiet hours."
+        "Message 'day_0' (failed_payment, friendly) by email at once, moved to "
+        "2025-01-16 08:00 Europe/Paris: quiet hours in Europe/Paris (21:00–08:00)."
     )
 
 
@@ -374,7 +414,7 @@ def test_a_reminder_moved_across_the_spring_change_goes_at_eight_summer_time():
 def test_reminders_planned_before_the_spring_change_still_go_at_eight_local_after_it():
     now = utc(2025, 3, 26, 22, 30)  # 23:30 CET, four days before the change
 
-    plan = plan_case(verdict(), default_policy(), PARIS.key, now)
+    plan = plan_case(verdict(), policy(reminder_days=(0, 3, 7, 12)), PARIS.key, now)
 
     assert [s.due_at for s in sends(plan)] == [
         utc(2025, 3, 27, 7, 0),  # 08:00 CET

@@ -89,35 +89,57 @@ def test_an_email_that_is_not_an_address_is_refused(email):
         customer(email=email)
 
 
-@pytest.mark.parametrize("phone", ["+33612345678", "+1234567", "+123456789012345"])
-def test_a_phone_number_in_international_form_is_accepted(phone):
-    assert customer(phone=phone).phone == phone
+@pytest.mark.parametrize(
+    ("phone", "country", "e164"),
+    [
+        ("+33612345678", None, "+33612345678"),
+        ("+33 6 12 34 56 78", None, "+33612345678"),
+        ("+33-612-345-678", None, "+33612345678"),
+        ("06 12 34 56 78", "FR", "+33612345678"),  # a national number, with the country
+        ("+14155552671", None, "+14155552671"),
+        ("+447911123456", "FR", "+447911123456"),  # an international number wins
+    ],
+)
+def test_a_phone_number_is_stored_in_e164_form_for_sms_providers(phone, country, e164):
+    assert customer(phone=phone, country=country).phone == e164
 
 
 @pytest.mark.parametrize(
     "phone",
     [
-        "0612345678",  # no country code
-        "33612345678",  # no plus sign
+        "0612345678",  # a national number without the customer's country
         "+0612345678",  # country codes never start with 0
-        "+33 6 12 34 56 78",  # spaces
-        "+33-612-345-678",  # dashes
         "+123456",  # too short
-        "+1234567890123456",  # too long: E.164 allows at most 15 digits
+        "+1234567890123456",  # too long
+        "+33 1",  # not a real French number
+        "call me",
         "",
     ],
 )
-def test_a_phone_number_not_in_e164_form_is_refused(phone):
-    with pytest.raises(InvalidInput, match="international form"):
+def test_a_phone_number_that_is_not_valid_is_refused(phone):
+    with pytest.raises(InvalidInput, match="not a valid phone number"):
         customer(phone=phone)
 
 
-@pytest.mark.parametrize(
-    "contact", [{"email": "camille@example.fr\n"}, {"phone": "+33612345678\n"}]
-)
-def test_a_contact_ending_in_a_newline_is_refused(contact):
+def test_a_country_must_be_an_iso_code():
+    assert customer(country="fr").country == "FR"
+    with pytest.raises(InvalidInput, match="ISO 3166"):
+        customer(country="France")
+
+
+def test_a_segment_is_a_short_slug():
+    assert customer(segment="b2b").segment == "b2b"
+    with pytest.raises(InvalidInput, match="segment"):
+        customer(segment="Big Accounts!")
+
+
+def test_an_email_ending_in_a_newline_is_refused():
     with pytest.raises(InvalidInput):
-        customer(**contact)
+        customer(email="camille@example.fr\n")
+
+
+def test_a_phone_number_never_keeps_stray_characters():
+    assert customer(phone="+33612345678\n").phone == "+33612345678"
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from relance.domain.cases import ActionKind
 
@@ -16,6 +17,7 @@ class ActionStatus(StrEnum):
     DONE = "done"
     SKIPPED = "skipped"  # due, but no longer meaningful (case closed, invoice paid…)
     CANCELLED = "cancelled"
+    FAILED = "failed"  # gave up (a webhook endpoint that never answered within three days)
 
 
 OPEN_STATUSES = (ActionStatus.PENDING, ActionStatus.RUNNING, ActionStatus.HELD)
@@ -25,8 +27,8 @@ OPEN_STATUSES = (ActionStatus.PENDING, ActionStatus.RUNNING, ActionStatus.HELD)
 class ScheduledAction:
     id: str
     merchant_id: str
-    case_id: str
-    invoice_id: str
+    case_id: str | None  # None for messages outside a case (before the due date, card expiry)
+    invoice_id: str | None
     kind: ActionKind
     due_at: datetime
     status: ActionStatus
@@ -37,3 +39,5 @@ class ScheduledAction:
     result: str | None = None
     claims: int = 0
     lease_owner: str | None = None
+    customer_id: str | None = None
+    payload: dict[str, Any] | None = None  # a merchant webhook's event and endpoint

@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 from relance.domain.declines import DeclineVerdict, RetryClass, is_stricter
 from relance.domain.errors import Conflict
 from relance.domain.invoices import Invoice
-from relance.domain.policy import DunningPolicy, QuietHours
+from relance.domain.policy import Anchor, DunningPolicy, MessageStep
+from relance.domain.respect import next_send_slot
 
 
 class CaseStatus(StrEnum):
@@ -32,11 +33,12 @@ class CaseStatus(StrEnum):
 
 class ActionKind(StrEnum):
     RETRY = "retry"
-    REMINDER = "reminder"
+    REMINDER = "reminder"  # a message step: before the due date, after a failure, receipts…
     EXHAUST = "exhaust"
+    WEBHOOK = "webhook"  # one event to one merchant endpoint
 
 
-ALL_KINDS = frozenset(ActionKind)
+ALL_KINDS = frozenset({ActionKind.RETRY, ActionKind.REMINDER, ActionKind.EXHAUST})
 TECHNICAL_RETRIES = 3
 
 
@@ -68,7 +70,7 @@ class RetryAt:
 @dataclass(frozen=True, slots=True)
 class Send:
     step: str
-    channel: str
+    channels: tuple[str, ...]
     due_at: datetime
     why: str
 
@@ -102,21 +104,6 @@ class RetryStopped:
 
 
 Decision = RetryAt | Send | ExhaustAt | CancelPending | Stop | RetryStopped
-
-
-def _after_quiet_hours(at: datetime, quiet: QuietHours, tz: ZoneInfo) -> datetime:
-    """The first moment at or after `at` that is outside the customer's quiet hours."""
-    local = at.astimezone(tz)
-    if not quiet.contains(local.time().replace(tzinfo=None)):
-        return at
-    end = quiet.end
-    wake = local.replace(
-        hour=end.hour, minute=end.minute, second=end.second, microsecond=end.microsecond
-    )
-    if wake <= local:
-        wake += timedelta(days=1)
-    # Re-attach the zone so a DST change overnight lands on the local wall-clock time.
-    return wake.replace(tzinfo=tz).astimezone(at.tzinfo)
 
 
 _NO_RETRY_ADVICE = {
@@ -158,27 +145,58 @@ def _retries(verdict: DeclineVerdict, policy: DunningPolicy, anchor: datetime) -
     return plan
 
 
+def plan_message(
+    step: MessageStep, wanted: datetime, policy: DunningPolicy, timezone: str, country: str | None
+) -> Send:
+    """A message step at its wanted time, moved out of the customer's quiet time (night,
+    Sunday, public holiday). The cap and the gap are judged when it is due, on what was sent."""
+    slot = next_send_slot(wanted, policy.sending, timezone=timezone, country=country, sent=())
+    channels = " and ".join(step.channels)
+    why = f"Message '{step.key}' ({step.kind.value}, {step.tone.value}) by {channels}"
+    why += f" {_when(step)}"
+    if slot.moved:
+        local = slot.at.astimezone(ZoneInfo(timezone))
+        why += f", moved to {local:%Y-%m-%d %H:%M} {timezone}: {'; '.join(slot.reasons)}"
+    return Send(step.key, step.channels, slot.at, why + ".")
+
+
+def _when(step: MessageStep) -> str:
+    days = f"{step.offset_days} day{'s' if step.offset_days != 1 else ''}"
+    if step.anchor is Anchor.FAILURE:
+        return "at once" if step.offset_days == 0 else f"on day {step.offset_days}"
+    if step.anchor is Anchor.DUE_DATE:
+        return f"{days} before the due date"
+    if step.anchor is Anchor.CARD_EXPIRY:
+        return f"{days} before the card expires"
+    return "when it happens"
+
+
 def plan_case(
-    verdict: DeclineVerdict, policy: DunningPolicy, customer_tz: str, now: datetime
+    verdict: DeclineVerdict,
+    policy: DunningPolicy,
+    steps: tuple[MessageStep, ...],
+    customer_tz: str,
+    country: str | None,
+    now: datetime,
 ) -> list[Decision]:
     """Everything a newly opened case will do, counted from `now` (when Relance learned of it)."""
-    tz = ZoneInfo(customer_tz)
     plan = _retries(verdict, policy, now)
-    for step in policy.reminders:
-        wanted = now + timedelta(days=step.day)
-        due = _after_quiet_hours(wanted, policy.quiet_hours, tz)
-        when = "at once" if step.day == 0 else f"on day {step.day}"
-        why = f"Reminder '{step.key}' ({step.tone}) by {step.channel} {when}"
-        if due != wanted:
-            why += f", moved to {due.astimezone(tz):%H:%M} {customer_tz} to respect quiet hours"
-        plan.append(Send(step.key, step.channel, due, why + "."))
+    for step in steps:
+        if step.anchor is Anchor.FAILURE:
+            wanted = now + timedelta(days=step.offset_days)
+            plan.append(plan_message(step, wanted, policy, customer_tz, country))
     plan.append(
         ExhaustAt(
-            now + timedelta(days=policy.exhaust_day),
+            suspension_date(now, policy),
             f"If still unpaid on day {policy.exhaust_day}, the case is exhausted and handed back.",
         )
     )
     return plan
+
+
+def suspension_date(opened_at: datetime, policy: DunningPolicy) -> datetime:
+    """When an unpaid case ends and the merchant is asked to suspend: the final notice says so."""
+    return opened_at + timedelta(days=policy.exhaust_day)
 
 
 def decide_after_failure(case: DunningCase, verdict: DeclineVerdict) -> list[Decision]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
 
 from relance.domain.errors import InvalidInput
 
 LOCALES = ("fr", "en")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SEGMENT = re.compile(r"^[a-z0-9_-]{1,40}$")
 _PAN = re.compile(r"\d{12,19}")
 
 
@@ -24,6 +27,13 @@ class Customer:
     phone: str | None
     locale: str
     timezone: str
+    country: str | None = None  # ISO 3166-1 alpha-2; public holidays, phone numbers
+    segment: str | None = None  # picks the policy's message sequence
+    email_undeliverable_at: datetime | None = None  # the mail server refused it for good
+
+    @property
+    def reachable_email(self) -> str | None:
+        return None if self.email_undeliverable_at else self.email
 
     @classmethod
     def register(
@@ -36,13 +46,21 @@ class Customer:
         phone: str | None,
         locale: str,
         timezone: str,
+        country: str | None = None,
+        segment: str | None = None,
     ) -> Customer:
         if not external_id.strip():
             raise InvalidInput("A customer needs an external_id (your own reference for them).")
         if email is not None and not _EMAIL.fullmatch(email):
             raise InvalidInput(f"'{email}' is not an email address.")
-        if phone is not None and not _E164.fullmatch(phone):
-            raise InvalidInput(f"'{phone}' is not a phone number in international form (+33…).")
+        if country is not None:
+            country = country.upper()
+            if country not in phonenumbers.SUPPORTED_REGIONS:
+                raise InvalidInput(f"'{country}' is not an ISO 3166 country code (e.g. FR).")
+        if phone is not None:
+            phone = normalise_phone(phone, country)
+        if segment is not None and not _SEGMENT.fullmatch(segment):
+            raise InvalidInput("A segment is 1 to 40 of a-z, 0-9, '_' or '-'.")
         if locale not in LOCALES:
             raise InvalidInput(
                 f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}."
@@ -53,7 +71,21 @@ class Customer:
             raise InvalidInput(
                 f"'{timezone}' is not an IANA time zone (e.g. Europe/Paris)."
             ) from None
-        return cls(id, external_id.strip(), name.strip(), email, phone, locale, timezone)
+        return cls(
+            id, external_id.strip(), name.strip(), email, phone, locale, timezone, country, segment
+        )
+
+
+def normalise_phone(raw: str, country: str | None) -> str:
+    """E.164 for SMS providers; a national number ("06 12 34 56 78") needs the country."""
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        hint = "" if country else " (or give the customer's country)"
+        raise InvalidInput(f"'{raw}' is not a valid phone number; use +33… form{hint}.")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 class MethodType(StrEnum):

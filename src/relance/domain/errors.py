@@ -3,7 +3,8 @@
     RelanceError
     ├── InvalidInput          the request itself is wrong (bad value, unknown reference)
     │   ├── CurrencyMismatch  two amounts in different currencies were combined
-    │   └── InvalidPolicy     a dunning policy document does not validate
+    │   ├── InvalidPolicy     a dunning policy document does not validate
+    │   └── InvalidTemplate   a message template does not render (line and error given)
     ├── NotFound              the thing does not exist for this merchant
     ├── Conflict              the request is valid but clashes with the current state
     │   └── IdempotencyConflict  an Idempotency-Key was reused with another request
@@ -30,6 +31,12 @@ class CurrencyMismatch(InvalidInput):
 
 class InvalidPolicy(InvalidInput):
     pass
+
+
+class InvalidTemplate(InvalidInput):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class NotFound(RelanceError):

@@ -17,6 +17,8 @@ class EventKind(StrEnum):
     RETRY_SUCCEEDED = "retry_succeeded"
     RETRY_FAILED = "retry_failed"
     REMINDER_SENT = "reminder_sent"
+    REMINDER_DEFERRED = "reminder_deferred"  # a respect guard or a temporary failure delayed it
+    REMINDER_FAILED = "reminder_failed"  # bounced, or given up
     ACTION_SKIPPED = "action_skipped"
     ACTIONS_CANCELLED = "actions_cancelled"
     PAYMENT_RECEIVED = "payment_received"

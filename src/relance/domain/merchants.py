@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from relance.domain.errors import Unauthenticated
@@ -44,3 +44,25 @@ def key_prefix(key: str) -> str:
 
 def key_matches(stored: ApiKey, presented: str) -> bool:
     return hmac.compare_digest(stored.key_hash, hash_key(presented))
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantProfile:
+    """How a merchant presents itself in messages and on the payment page."""
+
+    id: str
+    name: str
+    sender_email: str | None = None  # From: of emails; the instance default when unset
+    support_email: str | None = None
+    support_phone: str | None = None
+    brand_color: str = "#1f4e79"
+    # What the customer keeps by paying ("votre abonnement Pro", "your Pro plan"), per locale.
+    service_description: dict[str, str] = field(default_factory=dict)
+    default_locale: str = "fr"
+    country: str = "FR"  # ISO 3166-1 alpha-2: public holidays when a customer has none
+    sms_sender: str | None = None  # alphanumeric sender id or number for SMS
+
+    def service_in(self, locale: str) -> str | None:
+        return self.service_description.get(locale) or next(
+            iter(self.service_description.values()), None
+        )

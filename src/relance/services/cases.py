@@ -27,11 +27,14 @@ from relance.domain.errors import NotFound
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.messages import Message
+from relance.domain.webhooks import WebhookEvent
 from relance.ids import new_id
 from relance.ports import Page, Store
 from relance.services.context import Context
+from relance.services.messaging import holiday_country
 from relance.services.policies import policy_for
 from relance.services.retry_guard import screen_plan
+from relance.services.webhooks import emit_for_case
 
 _STOP_EVENTS = {
     CaseStatus.RECOVERED: EventKind.INVOICE_RECOVERED,
@@ -41,7 +44,7 @@ _STOP_EVENTS = {
 
 
 def _scheduled(
-    case: DunningCase, merchant_id: str, d: RetryAt | Send | ExhaustAt
+    case: DunningCase, merchant_id: str, customer_id: str, d: RetryAt | Send | ExhaustAt
 ) -> ScheduledAction:
     if isinstance(d, RetryAt):
         kind, step, number, tag = ActionKind.RETRY, None, d.number, d.tag or str(d.number)
@@ -62,6 +65,7 @@ def _scheduled(
         explanation=d.why,
         step=step,
         number=number,
+        customer_id=customer_id,
     )
 
 
@@ -71,9 +75,11 @@ def apply_decisions(
     """Write decisions as rows and timeline events, in the caller's transaction."""
     to_schedule: list[ScheduledAction] = []
     events: list[Event] = []
+    invoice = store.get_invoice(merchant_id, case.invoice_id)
+    assert invoice is not None  # a case always has its invoice
     for d in decisions:
         if isinstance(d, RetryAt | Send | ExhaustAt):
-            action = _scheduled(case, merchant_id, d)
+            action = _scheduled(case, merchant_id, invoice.customer_id, d)
             to_schedule.append(action)
             kind = {
                 ActionKind.RETRY: EventKind.RETRY_SCHEDULED,
@@ -92,7 +98,26 @@ def apply_decisions(
             events.append(Event(_STOP_EVENTS[d.status], now, d.why))
     store.actions.schedule(to_schedule, now)
     store.add_events(merchant_id, case.id, events)
+    _announce(store, merchant_id, case, decisions, now)
     return case
+
+
+def _announce(
+    store: Store, merchant_id: str, case: DunningCase, decisions: list[Decision], now: datetime
+) -> None:
+    """Merchant webhooks for what the decisions changed, in the same transaction."""
+    for d in decisions:
+        if isinstance(d, RetryAt):
+            emit_for_case(
+                store, merchant_id, case, WebhookEvent.RETRY_SCHEDULED, now,
+                retry_at=d.due_at.isoformat(), retry_number=d.number, why=d.why,
+            )  # fmt: skip
+        elif isinstance(d, Stop) and d.status is CaseStatus.RECOVERED:
+            emit_for_case(store, merchant_id, case, WebhookEvent.INVOICE_RECOVERED, now)
+        elif isinstance(d, Stop) and d.status is CaseStatus.EXHAUSTED:
+            emit_for_case(store, merchant_id, case, WebhookEvent.CASE_EXHAUSTED, now, why=d.why)
+            # The final notice announced suspension on this date: the merchant's system acts.
+            emit_for_case(store, merchant_id, case, WebhookEvent.SUSPEND_REQUESTED, now)
 
 
 def open_case(
@@ -117,7 +142,10 @@ def open_case(
     )
     store.add_case(merchant_id, case)
     store.add_events(merchant_id, case.id, [Event(EventKind.CASE_OPENED, now, why)])
-    plan = plan_case(verdict, policy, customer.timezone, now)
+    emit_for_case(store, merchant_id, case, WebhookEvent.CASE_OPENED, now, why=why)
+    country = holiday_country(customer, store.merchant_profile(merchant_id))
+    steps = policy.steps_for(customer.segment)
+    plan = plan_case(verdict, policy, steps, customer.timezone, country, now)
     method = store.current_payment_method(merchant_id, customer.id)
     plan = screen_plan(ctx, store, merchant_id, method, plan, invoice.balance.minor, verdict)
     return apply_decisions(store, merchant_id, case, plan, now)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from relance.domain.declines import DeclineCatalogue
 from relance.domain.network_rules import NetworkRules
-from relance.ports import Channel, Clock, PaymentGateway, ReminderWriter, UnitOfWork
+from relance.ports import (
+    Channel,
+    Clock,
+    MessageWriter,
+    PaymentGateway,
+    UnitOfWork,
+    WebhookSender,
+)
 
 
 @dataclass(frozen=True)
@@ -14,8 +22,13 @@ class Context:
     uow: UnitOfWork
     clock: Clock
     gateway: PaymentGateway
-    channel: Channel
-    writer: ReminderWriter
+    channels: Mapping[str, Channel]  # "email" and "sms"
+    writer: MessageWriter
+    webhooks: WebhookSender
     sender_email: str
     catalogue: DeclineCatalogue
     network_rules: NetworkRules
+    public_url: str = "http://127.0.0.1:8000"
+    payment_link_pattern: str = "{public_url}/pay/{token}"
+    payment_link_days: int = 14
+    sms_sender: str = "Relance"

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from relance.domain.cases import decide_after_new_method
+from relance.domain.consent import CHANNELS, OptOut, OptOutSource, is_stop_request
 from relance.domain.customers import Customer, MethodType, PaymentMethod
 from relance.domain.errors import InvalidInput, NotFound
+from relance.domain.messages import Message
 from relance.ids import new_id
 from relance.ports import Page
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
+from relance.services.messaging import plan_card_notices
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,8 @@ class CustomerInput:
     phone: str | None = None
     locale: str = "fr"
     timezone: str = "Europe/Paris"
+    country: str | None = None
+    segment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ def register_customer(ctx: Context, merchant_id: str, data: CustomerInput) -> Cu
         phone=data.phone,
         locale=data.locale,
         timezone=data.timezone,
+        country=data.country,
+        segment=data.segment,
     )
     with ctx.uow() as store:
         store.add_customer(merchant_id, customer, ctx.clock.now())
@@ -78,9 +85,11 @@ def add_payment_method(ctx: Context, merchant_id: str, data: PaymentMethodInput)
     )
     now = ctx.clock.now()
     with ctx.uow() as store:
-        if store.get_customer(merchant_id, data.customer_id) is None:
+        customer = store.get_customer(merchant_id, data.customer_id)
+        if customer is None:
             raise InvalidInput(f"No customer has the id '{data.customer_id}'.")
         store.add_payment_method(merchant_id, method, now)
+        plan_card_notices(store, merchant_id, customer, method, now)
         for case in store.open_cases_of_customer(merchant_id, data.customer_id):
             renewed, decisions = decide_after_new_method(case, method.id, now)
             if decisions:
@@ -94,3 +103,60 @@ def list_payment_methods(
 ) -> Page[PaymentMethod]:
     with ctx.uow() as store:
         return store.list_payment_methods(merchant_id, customer_id, after, limit)
+
+
+def record_opt_out(
+    ctx: Context, merchant_id: str, customer_id: str, channel: str, source: OptOutSource
+) -> list[OptOut]:
+    """Honoured forever; recording it twice changes nothing."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"Channel '{channel}' is not one of {', '.join(CHANNELS)}.")
+    with ctx.uow() as store:
+        if store.get_customer(merchant_id, customer_id) is None:
+            raise NotFound(f"No customer has the id '{customer_id}'.")
+        store.add_opt_out(merchant_id, OptOut(customer_id, channel, source, ctx.clock.now()))
+        return store.opt_outs(merchant_id, customer_id)
+
+
+def opt_outs_of(ctx: Context, merchant_id: str, customer_id: str) -> list[OptOut]:
+    with ctx.uow() as store:
+        if store.get_customer(merchant_id, customer_id) is None:
+            raise NotFound(f"No customer has the id '{customer_id}'.")
+        return store.opt_outs(merchant_id, customer_id)
+
+
+def unsubscribe(ctx: Context, token: str) -> str | None:
+    """The link in an email (or its one-click POST): the customer's email opt-out. Returns the
+    merchant's name for the confirmation page, or None for an unknown token."""
+    with ctx.uow() as store:
+        link = store.payment_link(token)
+        if link is None:
+            return None
+        merchant_id, customer_id = link["merchant_id"], link["customer_id"]
+        opt_out = OptOut(customer_id, "email", OptOutSource.UNSUBSCRIBE_LINK, ctx.clock.now())
+        store.add_opt_out(merchant_id, opt_out)
+        return store.merchant_name(merchant_id)
+
+
+def record_sms_reply(ctx: Context, merchant_id: str, phone: str, text: str) -> int:
+    """An inbound SMS: STOP (and its variants) opts the number out of SMS for every customer of
+    this merchant who has it. Returns how many customers were opted out."""
+    if not is_stop_request(text):
+        return 0
+    now = ctx.clock.now()
+    count = 0
+    with ctx.uow() as store:
+        for customer in store.customers_with_phone(merchant_id, phone):
+            opt_out = OptOut(customer.id, "sms", OptOutSource.SMS_STOP, now)
+            count += store.add_opt_out(merchant_id, opt_out)
+    return count
+
+
+def messages_of(
+    ctx: Context, merchant_id: str, customer_id: str, after: str | None, limit: int
+) -> Page[Message]:
+    """Everything sent (or tried) to one customer, oldest first."""
+    with ctx.uow() as store:
+        if store.get_customer(merchant_id, customer_id) is None:
+            raise NotFound(f"No customer has the id '{customer_id}'.")
+        return store.customer_messages(merchant_id, customer_id, after, limit)

@@ -1,7 +1,7 @@
-"""Carrying out due actions: a retry through the gateway, a reminder through the channel, or
-the end of a case. Each runs in two short transactions around the side effect, so no lock is
-held while the gateway or the mail server answers; the action's idempotency key makes a
-repeat after a crash harmless."""
+"""Carrying out due actions: a retry through the gateway, a message (services/messaging.py),
+a merchant webhook (services/webhooks.py), or the end of a case. Each runs in two short
+transactions around the side effect, so no lock is held while the gateway or the mail server
+answers; the action's idempotency key makes a repeat after a crash harmless."""
 
 from __future__ import annotations
 
@@ -23,20 +23,23 @@ from relance.domain.customers import PaymentMethod
 from relance.domain.declines import DeclineCatalogue, DeclineVerdict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
-from relance.domain.messages import Message
 from relance.domain.network_rules import Forbidden
 from relance.domain.payments import Payment, PaymentMethodUsed
+from relance.domain.webhooks import WebhookEvent
 from relance.ids import new_id
-from relance.ports import ChargeRequest, ChargeResult, OutgoingMessage, ReminderFacts, Store
+from relance.ports import ChargeRequest, ChargeResult, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
-from relance.services.declines import customer_message, failure_summary
+from relance.services.declines import failure_summary
+from relance.services.messaging import send_due_message
 from relance.services.payments import receive_payment
-from relance.services.policies import policy_of_case
 from relance.services.retry_guard import may_retry_now
+from relance.services.webhooks import deliver_webhook, emit_for_case
 
 
 def _load(store: Store, action: ScheduledAction) -> tuple[DunningCase, Invoice]:
+    assert action.case_id is not None, "retries and exhaustion belong to a case"
+    assert action.invoice_id is not None, "retries and exhaustion belong to an invoice"
     case = store.get_case(action.merchant_id, action.case_id, lock=True)
     invoice = store.get_invoice(action.merchant_id, action.invoice_id, lock=True)
     assert case is not None, "an action always has its case (foreign key)"
@@ -45,7 +48,7 @@ def _load(store: Store, action: ScheduledAction) -> tuple[DunningCase, Invoice]:
 
 
 def _skip(store: Store, action: ScheduledAction, owner: str, why: str, now: datetime) -> str:
-    if store.actions.finish(action.id, owner, ActionStatus.SKIPPED, why, now):
+    if store.actions.finish(action.id, owner, ActionStatus.SKIPPED, why, now) and action.case_id:
         summary = f"{action.kind.value.capitalize()} skipped: {why}"
         store.add_events(
             action.merchant_id, action.case_id, [Event(EventKind.ACTION_SKIPPED, now, summary)]
@@ -120,6 +123,10 @@ def _record_charge(
         case = note_failure(case, verdict)
         store.save_case(case)
         store.add_events(merchant_id, case.id, [Event(EventKind.RETRY_FAILED, now, failed)])
+        emit_for_case(
+            store, merchant_id, case, WebhookEvent.RETRY_FAILED, now,
+            reason=verdict.reason, retry_class=verdict.retry_class.value, summary=failed,
+        )  # fmt: skip
         apply_decisions(store, merchant_id, case, decide_after_failure(case, verdict), now)
         return
     succeeded = Event(EventKind.RETRY_SUCCEEDED, now, f"{label} succeeded.")
@@ -155,59 +162,6 @@ def run_due_retry(ctx: Context, action: ScheduledAction, owner: str) -> str | No
     return ActionStatus.DONE.value
 
 
-def _compose_reminder(ctx: Context, store: Store, action: ScheduledAction) -> OutgoingMessage | str:
-    """The message to send, or why the reminder is skipped."""
-    case, invoice = _load(store, action)
-    customer = store.get_customer(action.merchant_id, invoice.customer_id)
-    assert customer is not None, "an invoice always has its customer (foreign key)"
-    why = may_act(case, invoice) or (None if customer.email else "the customer has no email.")
-    if why or customer.email is None:
-        return why or ""
-    policy = policy_of_case(store, action.merchant_id, case.policy_version)
-    step = next((s for s in policy.reminders if s.key == action.step), None)
-    facts = ReminderFacts(
-        locale=customer.locale,
-        tone=step.tone.value if step else "firm",
-        step=action.step or "",
-        merchant_name=store.merchant_name(action.merchant_id) or "",
-        customer_name=customer.name,
-        invoice_number=invoice.number,
-        amount_due=invoice.balance,
-        due_at=invoice.due_at,
-        timezone=customer.timezone,
-        advice=customer_message(ctx.catalogue, case.reason, customer.locale),
-    )
-    subject, body = ctx.writer.write(facts)
-    return OutgoingMessage(
-        "email", ctx.sender_email, customer.email, subject, body, customer.locale,
-        action.idempotency_key,
-    )  # fmt: skip
-
-
-def send_due_reminder(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
-    with ctx.uow() as store:
-        if not store.actions.holds_lease(action.id, owner, lock=True):
-            return None
-        message = _compose_reminder(ctx, store, action)
-        if isinstance(message, str):
-            return _skip(store, action, owner, message, ctx.clock.now())
-    delivery = ctx.channel.send(message)  # no transaction open while the channel works
-    now = ctx.clock.now()
-    with ctx.uow() as store:
-        result = f"sent: {delivery.external_id}"
-        if not store.actions.finish(action.id, owner, ActionStatus.DONE, result, now):
-            return None
-        kept = Message(
-            new_id("msg"), action.case_id, action.id, message.channel, action.step or "",
-            message.locale, message.to, message.subject, message.body, delivery.external_id, now,
-        )  # fmt: skip
-        store.add_message(action.merchant_id, kept)
-        summary = f"Reminder '{action.step}' sent by email to {message.to}."
-        event = Event(EventKind.REMINDER_SENT, now, summary)
-        store.add_events(action.merchant_id, action.case_id, [event])
-    return ActionStatus.DONE.value
-
-
 def exhaust_case(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
     now = ctx.clock.now()
     with ctx.uow() as store:
@@ -224,8 +178,9 @@ def exhaust_case(ctx: Context, action: ScheduledAction, owner: str) -> str | Non
 
 HANDLERS = {
     ActionKind.RETRY: run_due_retry,
-    ActionKind.REMINDER: send_due_reminder,
+    ActionKind.REMINDER: send_due_message,
     ActionKind.EXHAUST: exhaust_case,
+    ActionKind.WEBHOOK: deliver_webhook,
 }
 
 

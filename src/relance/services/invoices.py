@@ -11,6 +11,7 @@ from relance.domain.money import Money
 from relance.ids import new_id
 from relance.ports import Page
 from relance.services.context import Context
+from relance.services.messaging import plan_pre_due
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,13 @@ def issue_invoice(ctx: Context, merchant_id: str, data: InvoiceInput) -> Invoice
         due_at=data.due_at,
         subscription_ref=data.subscription_ref,
     )
+    now = ctx.clock.now()
     with ctx.uow() as store:
-        if store.get_customer(merchant_id, data.customer_id) is None:
+        customer = store.get_customer(merchant_id, data.customer_id)
+        if customer is None:
             raise InvalidInput(f"No customer has the id '{data.customer_id}'.")
-        store.add_invoice(merchant_id, invoice, ctx.clock.now())
+        store.add_invoice(merchant_id, invoice, now)
+        plan_pre_due(store, merchant_id, invoice, customer, now)
     return invoice
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
 from relance.domain.cases import (
+    ActionKind,
     CaseStatus,
     decide_after_failure,
     decide_after_payment,
@@ -17,11 +18,15 @@ from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.money import Money
 from relance.domain.payments import Payment, PaymentMethodUsed
+from relance.domain.policy import StepKind
+from relance.domain.webhooks import WebhookEvent
 from relance.ids import new_id
 from relance.ports import Store
 from relance.services.cases import apply_decisions, open_case
 from relance.services.context import Context
 from relance.services.declines import failure_summary
+from relance.services.messaging import plan_response
+from relance.services.webhooks import emit_for_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +62,27 @@ def receive_payment(
     updated = invoice.apply_payment(payment.amount)
     store.save_invoice_balance(updated)
     store.add_payment(merchant_id, payment, now)
+    if updated.is_settled:
+        # A reminder before the due date must never reach someone who has paid.
+        store.actions.cancel_open_for_invoice(
+            invoice.id, {ActionKind.REMINDER}, f"Invoice {invoice.number} is paid.", now
+        )
     case = store.case_for_invoice(merchant_id, invoice.id)
     if case is None or case.status is CaseStatus.RECOVERED:
         return updated
     summary = f"Received {payment.amount} by {payment.method.value}; balance {updated.balance}."
     store.add_events(merchant_id, case.id, [Event(EventKind.PAYMENT_RECEIVED, now, summary)])
-    apply_decisions(store, merchant_id, case, decide_after_payment(updated), now)
+    was = case.status
+    case = apply_decisions(store, merchant_id, case, decide_after_payment(updated), now)
+    if case.status is CaseStatus.RECOVERED:
+        plan_response(store, merchant_id, case, updated, StepKind.RESOLVED, case.id, now)
+        if was is CaseStatus.EXHAUSTED:
+            # Service was (or is about to be) suspended: the merchant may turn it back on.
+            emit_for_case(store, merchant_id, case, WebhookEvent.REINSTATE_REQUESTED, now)
+    elif case.status in (CaseStatus.ACTIVE, CaseStatus.PAUSED):
+        plan_response(
+            store, merchant_id, case, updated, StepKind.RECEIPT, payment.id, now, payment.amount
+        )
     return updated
 
 

@@ -38,6 +38,8 @@ def _action(r: Row[Any]) -> ScheduledAction:
         result=r.result,
         claims=r.claims,
         lease_owner=r.lease_owner,
+        customer_id=r.customer_id,
+        payload=r.payload,
     )
 
 
@@ -52,6 +54,8 @@ class ActionQueue:
                 "merchant_id": a.merchant_id,
                 "case_id": a.case_id,
                 "invoice_id": a.invoice_id,
+                "customer_id": a.customer_id,
+                "payload": a.payload,
                 "kind": a.kind.value,
                 "step": a.step,
                 "number": a.number,
@@ -86,6 +90,48 @@ class ActionQueue:
                 _a.c.status.in_([ActionStatus.PENDING.value, ActionStatus.HELD.value]),
             )
             .values(status=ActionStatus.CANCELLED.value, result=reason, finished_at=at)
+        )
+        return result.rowcount
+
+    def cancel_open_for_invoice(
+        self, invoice_id: str, kinds: Iterable[ActionKind], reason: str, at: datetime
+    ) -> int:
+        """Messages about an invoice outside any case (the pre-due reminder)."""
+        result = self.conn.execute(
+            update(_a)
+            .where(
+                _a.c.invoice_id == invoice_id,
+                _a.c.case_id.is_(None),
+                _a.c.kind.in_([k.value for k in kinds]),
+                _a.c.status.in_([ActionStatus.PENDING.value, ActionStatus.HELD.value]),
+            )
+            .values(status=ActionStatus.CANCELLED.value, result=reason, finished_at=at)
+        )
+        return result.rowcount
+
+    def pending_reminders_of_customer(
+        self, customer_id: str, due_before: datetime
+    ) -> list[ScheduledAction]:
+        rows = self.conn.execute(
+            select(_a)
+            .where(
+                _a.c.customer_id == customer_id,
+                _a.c.kind == ActionKind.REMINDER.value,
+                _a.c.status == ActionStatus.PENDING.value,
+                _a.c.due_at <= due_before,
+            )
+            .order_by(_a.c.due_at, _a.c.id)
+        )
+        return [_action(r) for r in rows]
+
+    def skip_pending(self, action_ids: Iterable[str], reason: str, at: datetime) -> int:
+        ids = list(action_ids)
+        if not ids:
+            return 0
+        result = self.conn.execute(
+            update(_a)
+            .where(_a.c.id.in_(ids), _a.c.status == ActionStatus.PENDING.value)
+            .values(status=ActionStatus.SKIPPED.value, result=reason, finished_at=at)
         )
         return result.rowcount
 

@@ -16,15 +16,17 @@ from relance.adapters.db import tables as t
 from relance.adapters.db.actions import ActionQueue
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
 from relance.domain.cases import CaseStatus, DunningCase
+from relance.domain.consent import OptOut, OptOutSource
 from relance.domain.customers import Customer, MethodType, PaymentMethod
 from relance.domain.declines import RetryClass
 from relance.domain.errors import Conflict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice, InvoiceStatus
-from relance.domain.merchants import ApiKey
-from relance.domain.messages import Message
+from relance.domain.merchants import ApiKey, MerchantProfile
+from relance.domain.messages import COUNTED, Message, MessageStatus
 from relance.domain.money import Money
 from relance.domain.payments import Payment, PaymentMethodUsed
+from relance.domain.webhooks import WebhookAttempt, WebhookEndpoint
 from relance.ports import Page, StoredResponse
 
 
@@ -55,6 +57,41 @@ class SqlStore:
 
     def add_merchant(self, merchant_id: str, name: str, at: datetime) -> None:
         self.conn.execute(insert(t.merchants).values(id=merchant_id, name=name, created_at=at))
+
+    def merchant_profile(self, merchant_id: str) -> MerchantProfile | None:
+        r = self.conn.execute(select(t.merchants).where(t.merchants.c.id == merchant_id)).first()
+        if r is None:
+            return None
+        defaults = MerchantProfile(r.id, r.name)
+        return MerchantProfile(
+            id=r.id,
+            name=r.name,
+            sender_email=r.sender_email,
+            support_email=r.support_email,
+            support_phone=r.support_phone,
+            brand_color=r.brand_color or defaults.brand_color,
+            service_description=dict(r.service_description or {}),
+            default_locale=r.default_locale or defaults.default_locale,
+            country=r.country or defaults.country,
+            sms_sender=r.sms_sender,
+        )
+
+    def save_merchant_profile(self, p: MerchantProfile) -> None:
+        self.conn.execute(
+            update(t.merchants)
+            .where(t.merchants.c.id == p.id)
+            .values(
+                name=p.name,
+                sender_email=p.sender_email,
+                support_email=p.support_email,
+                support_phone=p.support_phone,
+                brand_color=p.brand_color,
+                service_description=p.service_description,
+                default_locale=p.default_locale,
+                country=p.country,
+                sms_sender=p.sms_sender,
+            )
+        )
 
     def merchant_name(self, merchant_id: str) -> str | None:
         row = self.conn.execute(select(t.merchants.c.name).where(t.merchants.c.id == merchant_id))
@@ -124,12 +161,71 @@ class SqlStore:
             phone=c.phone,
             locale=c.locale,
             timezone=c.timezone,
+            country=c.country,
+            segment=c.segment,
             created_at=at,
         )
 
     @staticmethod
     def _customer(r: Row[Any]) -> Customer:
-        return Customer(r.id, r.external_id, r.name, r.email, r.phone, r.locale, r.timezone)
+        return Customer(
+            r.id, r.external_id, r.name, r.email, r.phone, r.locale, r.timezone,
+            r.country, r.segment, r.email_undeliverable_at,
+        )  # fmt: skip
+
+    def lock_customer(self, merchant_id: str, customer_id: str) -> Customer | None:
+        """Serialises message decisions for one customer (the cap counts across workers)."""
+        row = self.conn.execute(
+            select(t.customers)
+            .where(t.customers.c.merchant_id == merchant_id, t.customers.c.id == customer_id)
+            .with_for_update()
+        ).first()
+        return self._customer(row) if row else None
+
+    def customers_with_phone(self, merchant_id: str, phone: str) -> list[Customer]:
+        rows = self.conn.execute(
+            select(t.customers).where(
+                t.customers.c.merchant_id == merchant_id, t.customers.c.phone == phone
+            )
+        )
+        return [self._customer(r) for r in rows]
+
+    def mark_email_undeliverable(
+        self, merchant_id: str, customer_id: str, at: datetime, reason: str
+    ) -> None:
+        self.conn.execute(
+            update(t.customers)
+            .where(t.customers.c.merchant_id == merchant_id, t.customers.c.id == customer_id)
+            .values(email_undeliverable_at=at, email_undeliverable_reason=reason)
+        )
+
+    def add_opt_out(self, merchant_id: str, o: OptOut) -> bool:
+        """Record an opt-out; False when the customer had already opted out of the channel."""
+        exists = self.conn.execute(
+            select(t.opt_outs.c.channel).where(
+                t.opt_outs.c.customer_id == o.customer_id, t.opt_outs.c.channel == o.channel
+            )
+        ).first()
+        if exists:
+            return False
+        self.conn.execute(
+            insert(t.opt_outs).values(
+                merchant_id=merchant_id,
+                customer_id=o.customer_id,
+                channel=o.channel,
+                source=o.source.value,
+                at=o.at,
+            )
+        )
+        return True
+
+    def opt_outs(self, merchant_id: str, customer_id: str) -> list[OptOut]:
+        rows = self.conn.execute(
+            select(t.opt_outs)
+            .where(t.opt_outs.c.merchant_id == merchant_id, t.opt_outs.c.customer_id == customer_id)
+            .order_by(t.opt_outs.c.at)
+        )
+        return [OptOut(r.customer_id, r.channel, OptOutSource(r.source), r.at) for r in rows]
 
     def get_customer(self, merchant_id: str, customer_id: str) -> Customer | None:
         row = self.conn.execute(
@@ -428,6 +524,32 @@ class SqlStore:
         )
         return [self._case(r) for r in rows]
 
+    def cases_opened_since(self, merchant_id: str, customer_id: str, since: datetime) -> int:
+        invoices_of = select(t.invoices.c.id).where(
+            t.invoices.c.merchant_id == merchant_id, t.invoices.c.customer_id == customer_id
+        )
+        return int(
+            self.conn.execute(
+                select(func.count()).where(
+                    t.cases.c.merchant_id == merchant_id,
+                    t.cases.c.invoice_id.in_(invoices_of),
+                    t.cases.c.opened_at >= since,
+                )
+            ).scalar_one()
+        )
+
+    def open_invoices_of_customer(self, merchant_id: str, customer_id: str) -> list[Invoice]:
+        rows = self.conn.execute(
+            select(t.invoices)
+            .where(
+                t.invoices.c.merchant_id == merchant_id,
+                t.invoices.c.customer_id == customer_id,
+                t.invoices.c.status == "open",
+            )
+            .order_by(t.invoices.c.due_at, t.invoices.c.id)
+        )
+        return [self._invoice(r) for r in rows]
+
     def case_for_invoice(self, merchant_id: str, invoice_id: str) -> DunningCase | None:
         row = self.conn.execute(
             select(t.cases).where(
@@ -467,40 +589,215 @@ class SqlStore:
         return [Event(EventKind(r.kind), r.at, r.summary, dict(r.data)) for r in rows]
 
     def add_message(self, merchant_id: str, m: Message) -> None:
-        self.conn.execute(
-            insert(t.messages).values(
-                id=m.id,
-                merchant_id=merchant_id,
-                case_id=m.case_id,
-                action_id=m.action_id,
-                channel=m.channel,
-                step=m.step,
-                locale=m.locale,
-                recipient=m.recipient,
-                subject=m.subject,
-                body=m.body,
-                external_id=m.external_id,
-                sent_at=m.sent_at,
+        self.conn.execute(insert(t.messages).values(merchant_id=merchant_id, **_message_row(m)))
+
+    def save_message(self, m: Message) -> None:
+        row = _message_row(m)
+        self.conn.execute(update(t.messages).where(t.messages.c.id == m.id).values(**row))
+
+    def message_for(self, action_id: str, channel: str) -> Message | None:
+        row = self.conn.execute(
+            select(t.messages).where(
+                t.messages.c.action_id == action_id, t.messages.c.channel == channel
             )
-        )
+        ).first()
+        return _message(row) if row else None
 
     def list_messages(self, case_id: str) -> list[Message]:
         rows = self.conn.execute(
             select(t.messages).where(t.messages.c.case_id == case_id).order_by(t.messages.c.id)
         )
+        return [_message(r) for r in rows]
+
+    def customer_messages(
+        self, merchant_id: str, customer_id: str, after: str | None, limit: int
+    ) -> Page[Message]:
+        m = t.messages
+        q = select(m).where(m.c.merchant_id == merchant_id, m.c.customer_id == customer_id)
+        q = _after(q, m, after).order_by(m.c.id).limit(limit + 1)
+        return _page(self.conn.execute(q).all(), limit, _message)
+
+    def messages_since(self, merchant_id: str, customer_id: str, since: datetime) -> list[Message]:
+        m = t.messages
+        rows = self.conn.execute(
+            select(m)
+            .where(
+                m.c.merchant_id == merchant_id,
+                m.c.customer_id == customer_id,
+                m.c.queued_at >= since,
+            )
+            .order_by(m.c.id)
+        )
+        return [_message(r) for r in rows]
+
+    def contacts_since(
+        self, merchant_id: str, customer_id: str, since: datetime, exclude_templates: Iterable[str]
+    ) -> list[tuple[str, datetime]]:
+        """(action id, queued at) of messages sent or on their way to this customer since
+        `since`: what the cap counts. Messages of one action on two channels are one contact."""
+        m = t.messages
+        rows = self.conn.execute(
+            select(m.c.action_id, func.min(m.c.queued_at))
+            .where(
+                m.c.merchant_id == merchant_id,
+                m.c.customer_id == customer_id,
+                m.c.queued_at >= since,
+                m.c.status.in_([s.value for s in COUNTED]),
+                m.c.template.not_in(list(exclude_templates)),
+            )
+            .group_by(m.c.action_id)
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def add_payment_link(
+        self,
+        merchant_id: str,
+        token: str,
+        customer_id: str,
+        message_id: str | None,
+        step: str | None,
+        at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(t.payment_links).values(
+                token=token,
+                merchant_id=merchant_id,
+                customer_id=customer_id,
+                message_id=message_id,
+                step=step,
+                created_at=at,
+                expires_at=expires_at,
+                clicks=0,
+            )
+        )
+
+    def payment_link(self, token: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.payment_links).where(t.payment_links.c.token == token)
+        ).first()
+        return dict(row._mapping) if row else None
+
+    # -- message templates --------------------------------------------------------------------
+
+    def template_overrides(self, merchant_id: str, locale: str) -> dict[str, str]:
+        to = t.template_overrides
+        rows = self.conn.execute(
+            select(to.c.name, to.c.source).where(
+                to.c.merchant_id == merchant_id, to.c.locale == locale
+            )
+        )
+        return {name: source for name, source in rows}
+
+    def list_template_overrides(self, merchant_id: str) -> list[tuple[str, str, datetime]]:
+        to = t.template_overrides
+        rows = self.conn.execute(
+            select(to.c.name, to.c.locale, to.c.updated_at)
+            .where(to.c.merchant_id == merchant_id)
+            .order_by(to.c.name, to.c.locale)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def save_template_override(
+        self, merchant_id: str, name: str, locale: str, source: str, at: datetime
+    ) -> None:
+        self.delete_template_override(merchant_id, name, locale)
+        self.conn.execute(
+            insert(t.template_overrides).values(
+                merchant_id=merchant_id, name=name, locale=locale, source=source, updated_at=at
+            )
+        )
+
+    def delete_template_override(self, merchant_id: str, name: str, locale: str) -> bool:
+        to = t.template_overrides
+        done = self.conn.execute(
+            delete(to).where(
+                to.c.merchant_id == merchant_id, to.c.name == name, to.c.locale == locale
+            )
+        )
+        return done.rowcount == 1
+
+    # -- merchant webhooks --------------------------------------------------------------------
+
+    def add_webhook_endpoint(self, e: WebhookEndpoint) -> None:
+        self.conn.execute(
+            insert(t.webhook_endpoints).values(
+                id=e.id,
+                merchant_id=e.merchant_id,
+                url=e.url,
+                secret=e.secret,
+                events=list(e.events),
+                created_at=e.created_at,
+                disabled_at=e.disabled_at,
+            )
+        )
+
+    @staticmethod
+    def _endpoint(r: Row[Any]) -> WebhookEndpoint:
+        return WebhookEndpoint(
+            r.id, r.merchant_id, r.url, r.secret, tuple(r.events), r.created_at, r.disabled_at
+        )
+
+    def webhook_endpoints(self, merchant_id: str) -> list[WebhookEndpoint]:
+        we = t.webhook_endpoints
+        rows = self.conn.execute(
+            select(we).where(we.c.merchant_id == merchant_id).order_by(we.c.id)
+        )
+        return [self._endpoint(r) for r in rows]
+
+    def get_webhook_endpoint(self, merchant_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        we = t.webhook_endpoints
+        row = self.conn.execute(
+            select(we).where(we.c.merchant_id == merchant_id, we.c.id == endpoint_id)
+        ).first()
+        return self._endpoint(row) if row else None
+
+    def disable_webhook_endpoint(self, merchant_id: str, endpoint_id: str, at: datetime) -> None:
+        we = t.webhook_endpoints
+        self.conn.execute(
+            update(we)
+            .where(we.c.merchant_id == merchant_id, we.c.id == endpoint_id)
+            .values(disabled_at=at)
+        )
+
+    def add_webhook_attempt(self, merchant_id: str, a: WebhookAttempt) -> None:
+        self.conn.execute(
+            insert(t.webhook_attempts).values(
+                merchant_id=merchant_id,
+                endpoint_id=a.endpoint_id,
+                action_id=a.action_id,
+                event_id=a.event_id,
+                event_type=a.event_type,
+                attempt=a.attempt,
+                at=a.at,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+                next_attempt_at=a.next_attempt_at,
+            )
+        )
+
+    def webhook_attempts(
+        self, merchant_id: str, endpoint_id: str, before: int | None, limit: int
+    ) -> list[WebhookAttempt]:
+        wa = t.webhook_attempts
+        q = select(wa).where(wa.c.merchant_id == merchant_id, wa.c.endpoint_id == endpoint_id)
+        if before is not None:
+            q = q.where(wa.c.id < before)
+        rows = self.conn.execute(q.order_by(wa.c.id.desc()).limit(limit))
         return [
-            Message(
-                r.id,
-                r.case_id,
+            WebhookAttempt(
+                r.endpoint_id,
                 r.action_id,
-                r.channel,
-                r.step,
-                r.locale,
-                r.recipient,
-                r.subject,
-                r.body,
-                r.external_id,
-                r.sent_at,
+                r.event_id,
+                r.event_type,
+                r.attempt,
+                r.at,
+                r.status_code,
+                r.error,
+                r.duration_ms,
+                r.next_attempt_at,
+                r.id,
             )
             for r in rows
         ]
@@ -540,3 +837,55 @@ class SqlStore:
     def drop_response(self, merchant_id: str, key: str) -> None:
         ik = t.idempotency_keys
         self.conn.execute(delete(ik).where(ik.c.merchant_id == merchant_id, ik.c.key == key))
+
+
+def _message_row(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "customer_id": m.customer_id,
+        "case_id": m.case_id,
+        "action_id": m.action_id,
+        "channel": m.channel,
+        "step": m.step,
+        "template": m.template,
+        "tone": m.tone,
+        "locale": m.locale,
+        "recipient": m.recipient,
+        "subject": m.subject,
+        "body": m.body,
+        "html": m.html,
+        "status": m.status.value,
+        "transactional": m.transactional,
+        "invoice_ids": list(m.invoice_ids),
+        "link_token": m.link_token,
+        "external_id": m.external_id,
+        "error": m.error,
+        "queued_at": m.queued_at,
+        "sent_at": m.sent_at,
+    }
+
+
+def _message(r: Row[Any]) -> Message:
+    return Message(
+        id=r.id,
+        customer_id=r.customer_id,
+        case_id=r.case_id,
+        action_id=r.action_id,
+        channel=r.channel,
+        step=r.step,
+        template=r.template or r.step,
+        tone=r.tone or "",
+        locale=r.locale,
+        recipient=r.recipient,
+        status=MessageStatus(r.status),
+        transactional=bool(r.transactional),
+        queued_at=r.queued_at or r.sent_at,
+        invoice_ids=tuple(r.invoice_ids or ()),
+        subject=r.subject,
+        body=r.body,
+        html=r.html,
+        link_token=r.link_token,
+        external_id=r.external_id,
+        error=r.error,
+        sent_at=r.sent_at,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -75,6 +76,15 @@ merchants = Table(
     _id(),
     Column("name", String(200), nullable=False),
     _created(),
+    # How the merchant presents itself in messages (domain.merchants.MerchantProfile).
+    Column("sender_email", String(320)),
+    Column("support_email", String(320)),
+    Column("support_phone", String(20)),
+    Column("brand_color", String(7)),
+    Column("service_description", JSON),
+    Column("default_locale", String(8)),
+    Column("country", String(2)),
+    Column("sms_sender", String(16)),
 )
 
 api_keys = Table(
@@ -111,7 +121,23 @@ customers = Table(
     Column("locale", String(8), nullable=False),
     Column("timezone", String(64), nullable=False),
     _created(),
+    Column("country", String(2)),  # public holidays; the merchant's country when unset
+    Column("segment", String(40)),  # picks the policy's message sequence for this customer
+    # Set when the mail server refused the address for good (SMTP 5xx): email stops, SMS takes over.
+    Column("email_undeliverable_at", UTCDateTime()),
+    Column("email_undeliverable_reason", Text),
     UniqueConstraint("merchant_id", "external_id"),
+)
+
+# Channels a customer asked not to be contacted on; honoured forever (never deleted by Relance).
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    _merchant(),
+    Column("customer_id", String(ID), ForeignKey("customers.id"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("source", String(32), nullable=False),  # unsubscribe_link, sms_stop, merchant
+    Column("at", UTCDateTime(), nullable=False),
 )
 
 payment_methods = Table(
@@ -205,9 +231,13 @@ actions = Table(
     metadata,
     _id(),
     _merchant(),
-    Column("case_id", String(ID), ForeignKey("cases.id"), nullable=False, index=True),
-    Column("invoice_id", String(ID), ForeignKey("invoices.id"), nullable=False, index=True),
+    # A reminder before the due date or about an expiring card has no case (and maybe no
+    # invoice); every action has a customer.
+    Column("case_id", String(ID), ForeignKey("cases.id"), index=True),
+    Column("invoice_id", String(ID), ForeignKey("invoices.id"), index=True),
+    Column("customer_id", String(ID), ForeignKey("customers.id"), index=True),
     Column("kind", String(16), nullable=False),
+    Column("payload", JSON),  # a merchant webhook's event
     Column("step", String(64)),
     Column("number", Integer),
     Column("due_at", UTCDateTime(), nullable=False),
@@ -242,16 +272,89 @@ messages = Table(
     metadata,
     _id(),
     _merchant(),
-    Column("case_id", String(ID), ForeignKey("cases.id"), nullable=False, index=True),
-    Column("action_id", String(ID), ForeignKey("actions.id"), nullable=False, unique=True),
+    Column("customer_id", String(ID), ForeignKey("customers.id"), index=True),
+    Column("case_id", String(ID), ForeignKey("cases.id"), index=True),
+    Column("action_id", String(ID), ForeignKey("actions.id"), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("step", String(64), nullable=False),
+    Column("template", String(32)),
+    Column("tone", String(16)),
     Column("locale", String(8), nullable=False),
     Column("recipient", String(320), nullable=False),
     Column("subject", String(300), nullable=False),
     Column("body", Text, nullable=False),
-    Column("external_id", String(200), nullable=False),
-    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("html", Text),
+    # queued -> sent | deferred (temporary failure, retried) | failed | bounced
+    Column("status", String(16), nullable=False),
+    Column("transactional", Boolean, nullable=False),
+    Column("invoice_ids", JSON),  # the invoices this message is about (several = consolidated)
+    Column("link_token", String(64)),
+    Column("external_id", String(200)),
+    Column("error", Text),
+    Column("queued_at", UTCDateTime()),
+    Column("sent_at", UTCDateTime()),
+    UniqueConstraint("action_id", "channel"),
+    Index("ix_messages_customer_queued", "customer_id", "queued_at"),
+)
+
+# One link per message: scoped to one customer of one merchant, expiring, revocable. The token
+# is 128 random bits (short enough for an SMS), so it is looked up, never decoded.
+payment_links = Table(
+    "payment_links",
+    metadata,
+    Column("token", String(64), primary_key=True),
+    _merchant(),
+    Column("customer_id", String(ID), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("message_id", String(ID)),
+    Column("step", String(64)),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("first_clicked_at", UTCDateTime()),
+)
+
+template_overrides = Table(
+    "template_overrides",
+    metadata,
+    Column("merchant_id", String(ID), ForeignKey("merchants.id"), primary_key=True),
+    Column("name", String(64), primary_key=True),  # e.g. failed_payment.html
+    Column("locale", String(8), primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(100), nullable=False),  # shared with the merchant to verify
+    Column("events", JSON, nullable=False),  # event types, or ["*"]
+    _created(),
+    Column("disabled_at", UTCDateTime()),
+)
+
+# Every HTTP attempt to deliver a webhook: the per-endpoint delivery log.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _merchant(),
+    Column("endpoint_id", String(ID), ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("action_id", String(ID), ForeignKey("actions.id"), nullable=False),
+    Column("event_id", String(ID), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime()),
+    Index("ix_webhook_attempts_endpoint", "endpoint_id", "id"),
 )
 
 idempotency_keys = Table(

@@ -1,0 +1,635 @@
+"""Messages to customers: planning the policy's steps, and sending one when it falls due.
+
+Sending runs in three parts so that no lock is held while templates render or a provider
+answers: a short transaction decides (consent, the cap and the gap, quiet time, which invoices
+to consolidate) and reserves `queued` message rows, which count against the cap at once for any
+other worker; rendering and delivery happen outside; a second transaction records the outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from relance.domain.actions import ActionStatus, ScheduledAction
+from relance.domain.cases import (
+    ActionKind,
+    CaseStatus,
+    DunningCase,
+    Send,
+    plan_message,
+    suspension_date,
+)
+from relance.domain.consent import reach
+from relance.domain.customers import LOCALES, Customer, PaymentMethod
+from relance.domain.events import Event, EventKind
+from relance.domain.invoices import Invoice
+from relance.domain.merchants import MerchantProfile
+from relance.domain.messages import COUNTED, Message, MessageStatus
+from relance.domain.money import Money
+from relance.domain.policy import Anchor, DunningPolicy, MessageStep, StepKind
+from relance.domain.respect import next_send_slot, supported_country
+from relance.ids import new_id
+from relance.ports import (
+    CardLine,
+    Delivery,
+    DeliveryError,
+    InvoiceLine,
+    MessageFacts,
+    OutgoingMessage,
+    RenderedMessage,
+    Store,
+)
+from relance.services.context import Context
+from relance.services.declines import customer_message
+from relance.services.policies import policy_for, policy_of_case
+
+# Answers to something the customer just did: sent at once, outside the cap and quiet time.
+RESPONSES = frozenset({StepKind.RECEIPT, StepKind.RESOLVED})
+# Steps about an unpaid case: one message may cover every case of the customer.
+DUNNING = frozenset({StepKind.FAILED_PAYMENT, StepKind.FOLLOW_UP, StepKind.FINAL_NOTICE})
+REPEAT_WINDOW = timedelta(days=365)
+# A temporary delivery failure (SMTP 4xx, timeout) is retried 5 min, 15 min, 45 min… later.
+SEND_ATTEMPTS = 8
+FIRST_RESEND = timedelta(minutes=5)
+# Card notices go out mid-morning, customer-local, on their day.
+CARD_NOTICE_TIME = time(10, 0)
+
+
+# -- planning ----------------------------------------------------------------------------
+
+
+def message_action(
+    merchant_id: str,
+    customer_id: str,
+    send: Send,
+    *,
+    scope: str,
+    case_id: str | None = None,
+    invoice_id: str | None = None,
+    payload: dict[str, object] | None = None,
+) -> ScheduledAction:
+    return ScheduledAction(
+        id=new_id("act"),
+        merchant_id=merchant_id,
+        case_id=case_id,
+        invoice_id=invoice_id,
+        kind=ActionKind.REMINDER,
+        due_at=send.due_at,
+        status=ActionStatus.PENDING,
+        # One step per scope (a case, an invoice, a card, a payment) can never be planned twice.
+        idempotency_key=f"{scope}/reminder/{send.step}",
+        explanation=send.why,
+        step=send.step,
+        customer_id=customer_id,
+        payload=payload,
+    )
+
+
+def holiday_country(customer: Customer, merchant: MerchantProfile | None) -> str | None:
+    country = customer.country or (merchant.country if merchant else None)
+    return country if country and supported_country(country) else None
+
+
+def _steps(policy: DunningPolicy, customer: Customer, anchor: Anchor) -> list[MessageStep]:
+    return [s for s in policy.steps_for(customer.segment) if s.anchor is anchor]
+
+
+def plan_pre_due(
+    store: Store, merchant_id: str, invoice: Invoice, customer: Customer, now: datetime
+) -> list[ScheduledAction]:
+    """Reminders before the due date; a step whose moment has passed is not planned."""
+    policy = policy_for(store, merchant_id)
+    country = holiday_country(customer, store.merchant_profile(merchant_id))
+    planned = []
+    for step in _steps(policy, customer, Anchor.DUE_DATE):
+        wanted = invoice.due_at - timedelta(days=step.offset_days)
+        if wanted <= now:
+            continue
+        send = plan_message(step, wanted, policy, customer.timezone, country)
+        planned.append(
+            message_action(merchant_id, customer.id, send, scope=invoice.id, invoice_id=invoice.id)
+        )
+    store.actions.schedule(planned, now)
+    return planned
+
+
+def card_expires_at(method: PaymentMethod, timezone: str) -> datetime | None:
+    """A card is valid through the last day of its expiry month, customer-local."""
+    if method.exp_month is None or method.exp_year is None:
+        return None
+    year, month = divmod(method.exp_year * 12 + method.exp_month, 12)  # the following month
+    return datetime(year, month + 1, 1, tzinfo=ZoneInfo(timezone))
+
+
+def plan_card_notices(
+    store: Store, merchant_id: str, customer: Customer, method: PaymentMethod, now: datetime
+) -> list[ScheduledAction]:
+    """'Your card expires soon' N days before expiry. Nothing is cancelled when the card is
+    replaced: the notice checks, when due, that this card is still the one on file."""
+    expires = card_expires_at(method, customer.timezone)
+    if expires is None:
+        return []
+    policy = policy_for(store, merchant_id)
+    country = holiday_country(customer, store.merchant_profile(merchant_id))
+    planned = []
+    for step in _steps(policy, customer, Anchor.CARD_EXPIRY):
+        last_valid_day = (expires - timedelta(days=1)).date()
+        day = last_valid_day - timedelta(days=step.offset_days)
+        wanted = datetime.combine(day, CARD_NOTICE_TIME, tzinfo=ZoneInfo(customer.timezone))
+        if wanted <= now:
+            continue
+        send = plan_message(step, wanted, policy, customer.timezone, country)
+        payload: dict[str, object] = {"payment_method_id": method.id}
+        planned.append(
+            message_action(merchant_id, customer.id, send, scope=method.id, payload=payload)
+        )
+    store.actions.schedule(planned, now)
+    return planned
+
+
+def plan_response(
+    store: Store,
+    merchant_id: str,
+    case: DunningCase,
+    invoice: Invoice,
+    kind: StepKind,
+    scope: str,
+    now: datetime,
+    amount: Money | None = None,
+) -> ScheduledAction | None:
+    """A receipt for a partial payment, or the 'all settled' message, sent at once."""
+    customer = store.get_customer(merchant_id, invoice.customer_id)
+    assert customer is not None  # invoices reference their customer
+    policy = policy_of_case(store, merchant_id, case.policy_version)
+    step = next((s for s in policy.steps_for(customer.segment) if s.kind is kind), None)
+    if step is None:
+        return None
+    why = f"Message '{step.key}' ({kind.value}) by {' and '.join(step.channels)} at once."
+    payload: dict[str, object] | None = None
+    if amount is not None:
+        payload = {"amount_minor": amount.minor, "currency": amount.currency}
+    action = message_action(
+        merchant_id, customer.id, Send(step.key, step.channels, now, why), scope=scope,
+        case_id=case.id, invoice_id=invoice.id, payload=payload,
+    )  # fmt: skip
+    store.actions.schedule([action], now)
+    return action
+
+
+# -- sending -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Skip:
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Defer:
+    until: datetime
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Reserved messages and what to say in each, decided in the first transaction."""
+
+    key: str  # the action's idempotency key: each channel's message is sent under key/channel
+    items: tuple[tuple[Message, MessageFacts], ...]
+    overrides: Mapping[str, str]
+    reply_to: str | None
+    sms_sender: str
+    notes: tuple[str, ...]  # channels dropped or replaced, for the timeline
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    message: Message
+    rendered: RenderedMessage
+    delivery: Delivery | None
+    error: DeliveryError | None
+
+
+def _link(ctx: Context, token: str) -> str:
+    return ctx.payment_link_pattern.format(public_url=ctx.public_url.rstrip("/"), token=token)
+
+
+def _lines(invoices: list[Invoice]) -> tuple[InvoiceLine, ...]:
+    return tuple(InvoiceLine(i.number, i.balance, i.due_at) for i in invoices)
+
+
+def _not_relevant(
+    store: Store,
+    action: ScheduledAction,
+    step: MessageStep,
+    case: DunningCase | None,
+    invoice: Invoice | None,
+    customer: Customer,
+) -> str | None:
+    """Why a due message no longer makes sense; never after payment, never on a closed case."""
+    if step.kind in RESPONSES:
+        return None
+    if case is not None and case.status is not CaseStatus.ACTIVE:
+        return f"the case is {case.status}."
+    if invoice is not None and invoice.is_settled:
+        return f"invoice {invoice.number} is already paid."
+    if (
+        step.kind is StepKind.PRE_DUE
+        and invoice is not None
+        and store.case_for_invoice(action.merchant_id, invoice.id) is not None
+    ):
+        return "a payment of this invoice already failed; the dunning messages take over."
+    if step.kind is StepKind.CARD_EXPIRING:
+        method_id = (action.payload or {}).get("payment_method_id")
+        current = store.current_payment_method(action.merchant_id, customer.id)
+        if current is None or current.id != method_id:
+            return "the card was replaced since (a new card or an account-updater refresh)."
+    return None
+
+
+def _covered_invoices(
+    store: Store, action: ScheduledAction, step: MessageStep, invoice: Invoice | None
+) -> list[Invoice]:
+    """Which invoices the message is about: for a dunning step, every open case of the
+    customer at once (one consolidated message rather than one per invoice)."""
+    assert action.customer_id is not None
+    if step.kind in DUNNING:
+        cases = store.open_cases_of_customer(action.merchant_id, action.customer_id)
+        found = [store.get_invoice(action.merchant_id, c.invoice_id) for c in cases]
+        invoices = [i for i in found if i is not None and not i.is_settled]
+        return sorted(invoices, key=lambda i: (i.due_at, i.id)) or ([invoice] if invoice else [])
+    if step.kind is StepKind.RECEIPT and invoice is not None:
+        return [invoice] if not invoice.is_settled else []
+    if step.kind is StepKind.PRE_DUE and invoice is not None:
+        return [invoice]
+    return []
+
+
+def _recent_cover(
+    store: Store, action: ScheduledAction, invoice: Invoice, since: datetime
+) -> str | None:
+    """A dunning message about this invoice that another case's step just sent (two invoices
+    failing together): this step is covered by it."""
+    assert action.customer_id is not None
+    for m in store.messages_since(action.merchant_id, action.customer_id, since):
+        if (
+            m.case_id != action.case_id
+            and invoice.id in m.invoice_ids
+            and m.template in {k.value for k in DUNNING}
+            and m.status in COUNTED
+        ):
+            return m.id
+    return None
+
+
+def _absorb_others(
+    store: Store,
+    action: ScheduledAction,
+    policy: DunningPolicy,
+    invoices: list[Invoice],
+    now: datetime,
+) -> int:
+    """Other cases' routine reminders due soon are covered by this consolidated message.
+    Final notices are never absorbed: each states its own consequence."""
+    assert action.customer_id is not None
+    covered = {i.id for i in invoices}
+    soon = store.actions.pending_reminders_of_customer(
+        action.customer_id, now + policy.sending.min_gap
+    )
+    absorbed = []
+    for other in soon:
+        other_step = policy.find_step(other.step or "")
+        if (
+            other.id != action.id
+            and other.case_id not in (None, action.case_id)
+            and other.invoice_id in covered
+            and other_step is not None
+            and other_step.kind in (StepKind.FAILED_PAYMENT, StepKind.FOLLOW_UP)
+        ):
+            absorbed.append(other)
+    why = f"covered by the consolidated message of case {action.case_id}."
+    store.actions.skip_pending([a.id for a in absorbed], why, now)
+    for other in absorbed:
+        assert other.case_id is not None
+        summary = f"Message '{other.step}' skipped: {why}"
+        store.add_events(
+            action.merchant_id, other.case_id, [Event(EventKind.ACTION_SKIPPED, now, summary)]
+        )
+    return len(absorbed)
+
+
+def _facts(
+    ctx: Context,
+    store: Store,
+    action: ScheduledAction,
+    step: MessageStep,
+    policy: DunningPolicy,
+    customer: Customer,
+    merchant: MerchantProfile,
+    case: DunningCase | None,
+    invoices: list[Invoice],
+    token: str,
+    tone: str,
+) -> MessageFacts:
+    locale = customer.locale if customer.locale in LOCALES else merchant.default_locale
+    payload = action.payload or {}
+    card = None
+    if step.kind is StepKind.CARD_EXPIRING:
+        method = store.current_payment_method(action.merchant_id, customer.id)
+        if method and method.exp_month and method.exp_year:
+            card = CardLine(method.brand, method.last4, method.exp_month, method.exp_year)
+    paid = None
+    if "amount_minor" in payload:
+        paid = Money(int(str(payload["amount_minor"])), str(payload["currency"]))
+    elif step.kind is StepKind.RESOLVED and action.invoice_id:
+        settled = store.get_invoice(action.merchant_id, action.invoice_id)
+        paid = settled.paid if settled else None
+    advice = ""
+    if case is not None and step.kind in DUNNING:
+        advice = customer_message(ctx.catalogue, case.reason, locale)
+    return MessageFacts(
+        template=step.template,
+        locale=locale,
+        tone=tone,
+        timezone=customer.timezone,
+        merchant=merchant,
+        sender_email=merchant.sender_email or ctx.sender_email,
+        customer_name=customer.name,
+        invoices=_lines(invoices),
+        advice=advice,
+        payment_link=_link(ctx, token),
+        unsubscribe_link=None
+        if step.transactional
+        else f"{ctx.public_url.rstrip('/')}/unsubscribe/{token}",
+        transactional=step.transactional,
+        suspension_at=suspension_date(case.opened_at, policy)
+        if case is not None and step.kind is StepKind.FINAL_NOTICE
+        else None,
+        amount_paid=paid,
+        card=card,
+    )
+
+
+def _policy(store: Store, action: ScheduledAction, case: DunningCase | None) -> DunningPolicy:
+    if case is not None:
+        return policy_of_case(store, action.merchant_id, case.policy_version)
+    return policy_for(store, action.merchant_id)
+
+
+def _prepare(
+    ctx: Context, store: Store, action: ScheduledAction, now: datetime
+) -> _Batch | _Skip | _Defer:
+    merchant_id = action.merchant_id
+    assert action.customer_id is not None, "every message action names its customer"
+    customer = store.lock_customer(merchant_id, action.customer_id)
+    merchant = store.merchant_profile(merchant_id)
+    assert customer is not None, "an action's customer exists (foreign key)"
+    assert merchant is not None, "an action's merchant exists (foreign key)"
+    case = store.get_case(merchant_id, action.case_id, lock=True) if action.case_id else None
+    invoice = (
+        store.get_invoice(merchant_id, action.invoice_id, lock=True) if action.invoice_id else None
+    )
+    policy = _policy(store, action, case)
+    step = policy.find_step(action.step or "", segment=customer.segment)
+    if step is None:
+        return _Skip(f"the policy has no step '{action.step}' any more.")
+    why = _not_relevant(store, action, step, case, invoice, customer)
+    if why:
+        return _Skip(why)
+
+    existing = [m for ch in ("email", "sms") if (m := store.message_for(action.id, ch))]
+    if existing:
+        # A resend after a temporary failure: same messages, same links; only the unsent.
+        # Queued ones may have gone out before a crash: resent under the same key and
+        # Message-ID, which the outbox and receivers dedupe.
+        pending = [
+            m for m in existing if m.status in (MessageStatus.QUEUED, MessageStatus.DEFERRED)
+        ]
+        if not pending:
+            return _Skip("every message of this step was already delivered.")
+        invoices = [
+            i for i in (store.get_invoice(merchant_id, x) for x in pending[0].invoice_ids) if i
+        ]
+        items = tuple(
+            (m, _facts(ctx, store, action, step, policy, customer, merchant, case, invoices,
+                       m.link_token or "", m.tone))
+            for m in pending
+        )  # fmt: skip
+        overrides = store.template_overrides(merchant_id, items[0][1].locale)
+        return _Batch(
+            action.idempotency_key,
+            items,
+            overrides,
+            merchant.support_email,
+            _sms_sender(ctx, merchant),
+            (),
+        )
+
+    opted_out = frozenset(o.channel for o in store.opt_outs(merchant_id, customer.id))
+    reachable = reach(
+        step.channels,
+        email=customer.email,
+        email_undeliverable=customer.email_undeliverable_at is not None,
+        phone=customer.phone,
+        opted_out=opted_out,
+        transactional=step.transactional,
+    )
+    if not reachable.channels:
+        return _Skip("; ".join(reachable.notes) + ".")
+
+    rules = policy.sending
+    country = holiday_country(customer, merchant)
+    if step.kind in RESPONSES:
+        # A receipt answers the customer, so the cap and the gap do not apply; the night does.
+        sent: list[datetime] = []
+    else:
+        if step.kind in (StepKind.FAILED_PAYMENT, StepKind.FOLLOW_UP) and invoice is not None:
+            covering = _recent_cover(store, action, invoice, now - rules.min_gap)
+            if covering is not None:
+                return _Skip(f"covered by the consolidated message {covering} sent just before.")
+        since = now - max(rules.window, rules.min_gap)
+        contacts = store.contacts_since(
+            merchant_id, customer.id, since, [k.value for k in RESPONSES]
+        )
+        sent = [at for _, at in contacts]
+    slot = next_send_slot(now, rules, timezone=customer.timezone, country=country, sent=sent)
+    if slot.moved:
+        local = slot.at.astimezone(ZoneInfo(customer.timezone))
+        why = f"deferred to {local:%Y-%m-%d %H:%M} {customer.timezone}: "
+        return _Defer(slot.at, why + "; ".join(slot.reasons) + ".")
+
+    invoices = _covered_invoices(store, action, step, invoice)
+    if step.kind in DUNNING:
+        _absorb_others(store, action, policy, invoices, now)
+    repeat = store.cases_opened_since(merchant_id, customer.id, now - REPEAT_WINDOW) > (
+        1 if case is not None else 0
+    )
+    tone = policy.tone_for(step, repeat).value
+    expires = now + timedelta(days=ctx.payment_link_days)
+    items_list = []
+    for channel in reachable.channels:
+        token = secrets.token_urlsafe(16)
+        message = Message(
+            id=new_id("msg"),
+            customer_id=customer.id,
+            case_id=action.case_id,
+            action_id=action.id,
+            channel=channel,
+            step=step.key,
+            template=step.kind.value,
+            tone=tone,
+            locale=customer.locale,
+            recipient=(customer.email if channel == "email" else customer.phone) or "",
+            status=MessageStatus.QUEUED,
+            transactional=step.transactional,
+            queued_at=now,
+            invoice_ids=tuple(i.id for i in invoices),
+            link_token=token,
+        )
+        store.add_message(merchant_id, message)
+        store.add_payment_link(merchant_id, token, customer.id, message.id, step.key, now, expires)
+        facts = _facts(
+            ctx, store, action, step, policy, customer, merchant, case, invoices, token, tone
+        )
+        items_list.append((message, facts))
+    overrides = store.template_overrides(merchant_id, items_list[0][1].locale)
+    return _Batch(
+        action.idempotency_key,
+        tuple(items_list),
+        overrides,
+        merchant.support_email,
+        _sms_sender(ctx, merchant),
+        reachable.notes,
+    )
+
+
+def _sms_sender(ctx: Context, merchant: MerchantProfile) -> str:
+    return merchant.sms_sender or ctx.sms_sender
+
+
+def _deliver(ctx: Context, batch: _Batch) -> list[_Outcome]:
+    """Render and send, outside any transaction."""
+    outcomes = []
+    for message, facts in batch.items:
+        rendered = ctx.writer.render(facts, batch.overrides)
+        email = message.channel == "email"
+        outgoing = OutgoingMessage(
+            channel=message.channel,
+            sender=facts.sender_email if email else batch.sms_sender,
+            to=message.recipient,
+            subject=rendered.subject if email else "",
+            body=rendered.text if email else rendered.sms,
+            locale=facts.locale,
+            # Stable across resends of this message: providers and receivers can dedupe.
+            idempotency_key=f"{batch.key}/{message.channel}",
+            html=rendered.html if email else None,
+            reply_to=batch.reply_to if email else None,
+            unsubscribe_url=facts.unsubscribe_link if email else None,
+        )
+        try:
+            delivery = ctx.channels[message.channel].send(outgoing)
+        except DeliveryError as error:
+            outcomes.append(_Outcome(message, rendered, None, error))
+        else:
+            outcomes.append(_Outcome(message, rendered, delivery, None))
+    return outcomes
+
+
+def _record(
+    store: Store, action: ScheduledAction, outcomes: list[_Outcome], notes: tuple[str, ...],
+    now: datetime,
+) -> tuple[list[str], list[Event], bool]:  # fmt: skip
+    """Save each message's outcome; (summaries, events, whether to retry later)."""
+    summaries: list[str] = []
+    events: list[Event] = []
+    retry = False
+    covers = ""
+    for o in outcomes:
+        m = o.message
+        email = m.channel == "email"
+        m = replace(
+            m,
+            subject=o.rendered.subject if email else "",
+            body=o.rendered.text if email else o.rendered.sms,
+            html=o.rendered.html if email else None,
+        )
+        if len(m.invoice_ids) > 1:
+            covers = f" (one message for {len(m.invoice_ids)} invoices)"
+        if o.delivery is not None:
+            saved = replace(m, status=MessageStatus.SENT, sent_at=now,
+                            external_id=o.delivery.external_id, error=None)  # fmt: skip
+            summaries.append(f"{m.channel} sent: {o.delivery.external_id}")
+            text = f"Message '{m.step}' sent by {m.channel} to {m.recipient}{covers}."
+            events.append(Event(EventKind.REMINDER_SENT, now, text, {"message_id": m.id}))
+        elif o.error is not None and o.error.permanent:
+            saved = replace(m, status=MessageStatus.BOUNCED, error=o.error.detail)
+            summaries.append(f"{m.channel} bounced")
+            text = f"Message '{m.step}' to {m.recipient} bounced: {o.error.detail}"
+            if m.channel == "email":
+                assert action.customer_id is not None
+                store.mark_email_undeliverable(
+                    action.merchant_id, action.customer_id, now, o.error.detail
+                )
+                text += " The address is marked undeliverable; next messages go by SMS."
+            events.append(Event(EventKind.REMINDER_FAILED, now, text, {"message_id": m.id}))
+        else:
+            assert o.error is not None
+            last = action.claims >= SEND_ATTEMPTS
+            status = MessageStatus.FAILED if last else MessageStatus.DEFERRED
+            saved = replace(m, status=status, error=o.error.detail)
+            retry = retry or not last
+            summaries.append(f"{m.channel} {status.value}")
+            then = "given up" if last else "will be retried"
+            text = f"Message '{m.step}' by {m.channel} not delivered ({o.error.detail}); {then}."
+            kind = EventKind.REMINDER_FAILED if last else EventKind.REMINDER_DEFERRED
+            events.append(Event(kind, now, text, {"message_id": m.id}))
+        store.save_message(saved)
+    for note in notes:
+        events.append(Event(EventKind.REMINDER_SENT, now, f"Message '{action.step}': {note}."))
+    return summaries, events, retry
+
+
+def send_due_message(ctx: Context, action: ScheduledAction, owner: str) -> str | None:
+    now = ctx.clock.now()
+    with ctx.uow() as store:
+        if not store.actions.holds_lease(action.id, owner, lock=True):
+            return None
+        batch = _prepare(ctx, store, action, now)
+        if isinstance(batch, _Skip):
+            return _finish_skipped(store, action, owner, batch.why, now)
+        if isinstance(batch, _Defer):
+            store.actions.postpone(action.id, owner, batch.until, batch.why)
+            if action.case_id:
+                summary = f"Message '{action.step}' {batch.why}"
+                event = Event(EventKind.REMINDER_DEFERRED, now, summary)
+                store.add_events(action.merchant_id, action.case_id, [event])
+            return "deferred"
+    outcomes = _deliver(ctx, batch)  # no transaction open while rendering and sending
+    now = ctx.clock.now()
+    with ctx.uow() as store:
+        if not store.actions.holds_lease(action.id, owner, lock=True):
+            return None  # another worker took over; the messages stay queued for it to judge
+        summaries, events, retry = _record(store, action, outcomes, batch.notes, now)
+        if action.case_id:
+            store.add_events(action.merchant_id, action.case_id, events)
+        if retry:
+            later = now + FIRST_RESEND * 3 ** (action.claims - 1)
+            store.actions.postpone(action.id, owner, later, "; ".join(summaries))
+            return "deferred"
+        store.actions.finish(action.id, owner, ActionStatus.DONE, "; ".join(summaries), now)
+    return ActionStatus.DONE.value
+
+
+def _finish_skipped(
+    store: Store, action: ScheduledAction, owner: str, why: str, now: datetime
+) -> str:
+    if store.actions.finish(action.id, owner, ActionStatus.SKIPPED, why, now) and action.case_id:
+        summary = f"Message '{action.step}' skipped: {why}"
+        store.add_events(
+            action.merchant_id, action.case_id, [Event(EventKind.ACTION_SKIPPED, now, summary)]
+        )
+    return ActionStatus.SKIPPED.value
