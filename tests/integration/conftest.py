@@ -145,7 +145,9 @@ def smtp(clock: FrozenClock) -> Iterator[_Recorder]:
 
 
 @pytest.fixture
-def mail_app(database_url: str, tmp_path: Path, clock: FrozenClock, smtp: _Recorder) -> Iterator[App]:
+def mail_app(
+    database_url: str, tmp_path: Path, clock: FrozenClock, smtp: _Recorder
+) -> Iterator[App]:
     """The application sending email through the real SMTP server above."""
     settings = make_settings(
         database_url, tmp_path, smtp_url=f"smtp://127.0.0.1:{smtp.port}?starttls=never"

@@ -75,7 +75,8 @@ def test_a_french_customer_is_told_at_once_then_followed_up_politely_and_never_a
     assert "aide@acme.example" in text
     [link] = [w for w in text.split() if "/pay/" in w]
     assert link.startswith("http://127.0.0.1:8000/pay/")
-    assert link in html and "#0a7d55" in html
+    assert link in html
+    assert "#0a7d55" in html
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert "/unsubscribe/" in mail["List-Unsubscribe"]
     assert mail["Reply-To"] == "aide@acme.example"
@@ -146,14 +147,18 @@ def test_several_overdue_invoices_make_one_consolidated_message(
     worker.run_once()
     [eml] = app.outbox.sent()
     body = eml.read_text()
-    assert "F-001" in body and "F-002" in body
+    assert "F-001" in body
+    assert "F-002" in body
     assert {first, second} >= {
         m.case_id
         for m in customers.messages_of(app.ctx, shop.merchant_id, customer_id, None, 50).items
     }
     other = cases.get_case(app.ctx, shop.merchant_id, second)
-    skipped = [a for a in other.actions if a.kind.value == "reminder" and a.status.value == "skipped"]
-    assert skipped and "consolidated" in (skipped[0].result or "")
+    skipped = [
+        a for a in other.actions if a.kind.value == "reminder" and a.status.value == "skipped"
+    ]
+    assert skipped
+    assert "consolidated" in (skipped[0].result or "")
 
 
 def test_a_bounced_address_is_marked_and_the_next_step_goes_by_sms(
@@ -192,9 +197,7 @@ def test_an_unsubscribed_customer_still_gets_the_legal_final_notice_only(
 ):
     customer_id = shop.customer()
     case_id = shop.fail(shop.invoice(customer_id)).case_id
-    customers.record_opt_out(
-        app.ctx, shop.merchant_id, customer_id, "email", OptOutSource.MERCHANT
-    )
+    customers.record_opt_out(app.ctx, shop.merchant_id, customer_id, "email", OptOutSource.MERCHANT)
     run_for(worker, clock, days=13)
     view = cases.get_case(app.ctx, shop.merchant_id, case_id)
     assert [(m.step, m.transactional) for m in view.messages] == [("final_notice", True)]
@@ -257,3 +260,28 @@ def test_messages_never_go_out_at_night_for_a_customer_far_away(
     local = message.queued_at.astimezone(ZoneInfo("Pacific/Auckland"))
     assert (local.hour, local.minute) == (8, 30)
     assert local.date() == datetime(2026, 11, 23, tzinfo=UTC).date()
+
+
+def test_after_an_outage_the_case_is_not_exhausted_before_the_final_notice_gave_its_notice(
+    shop: Shop, worker: Worker, clock: FrozenClock, app: App
+):
+    customer_id = shop.customer(token="tok_lost")
+    case_id = shop.fail(shop.invoice(customer_id)).case_id
+    clock.advance(days=30)  # no worker ran for a month (Monday 2026-12-21, 10:00 Paris)
+    while worker.run_once():
+        pass
+    view = cases.get_case(app.ctx, shop.merchant_id, case_id)
+    assert view.case.status.value == "active"  # not exhausted behind the customer's back
+    [exhaust] = [a for a in view.actions if a.kind.value == "exhaust"]
+    assert exhaust.status.value == "pending"
+    assert any("final notice has not gone out" in e.summary for e in view.timeline)
+
+    run_for(worker, clock, days=12)
+    view = cases.get_case(app.ctx, shop.merchant_id, case_id)
+    [final] = [m for m in view.messages if m.step == "final_notice"]
+    assert view.case.status.value == "exhausted"
+    # The date the notice stated is the date the case ended, three days after it was sent.
+    assert view.case.closed_at is not None
+    stated = view.case.closed_at.astimezone(PARIS)
+    assert stated - final.queued_at >= timedelta(days=3)
+    assert f"{stated.day} décembre 2026" in final.body or f"{stated.day} janvier 2027" in final.body

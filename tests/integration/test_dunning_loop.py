@@ -30,34 +30,58 @@ def statuses(v: cases.CaseView, kind: str) -> list[str]:
     return [a.status.value for a in v.actions if a.kind.value == kind]
 
 
+def by_step(v: cases.CaseView) -> dict[str, str]:
+    """Each message step of the case and its action's status."""
+    return {a.step: a.status.value for a in v.actions if a.step is not None}
+
+
+def run_daily(worker: Worker, clock: FrozenClock, days: int) -> None:
+    """A worker that drains the queue at T0's time of day, then on each of the next `days`.
+
+    Moving the clock a whole stretch at once would run every step late and at the same
+    instant, so the 48 h gap and the 7-day cap would defer or drop messages that a real
+    worker, running all along, sends on their own day.
+    """
+    for day in range(days + 1):
+        if day:
+            clock.advance(days=1)
+        while worker.run_once():
+            pass
+
+
 def test_a_failed_attempt_opens_a_case_with_the_default_schedule(shop: Shop, clock: FrozenClock):
     v = view(shop, shop.failed_case())
     assert v.case.status is CaseStatus.ACTIVE
     assert v.case.reason == "insufficient_funds"
     retries = [a for a in v.actions if a.kind.value == "retry"]
     assert [a.due_at - clock.now() for a in retries] == [timedelta(days=d) for d in (1, 3, 5, 8)]
-    assert [a.step for a in v.actions if a.kind.value == "reminder"] == [
-        "first_notice",
-        "second_notice",
-        "third_notice",
+    messages = [a for a in v.actions if a.kind.value == "reminder"]
+    assert [a.step for a in messages] == [
+        "payment_failed",
+        "follow_up_1",
+        "follow_up_2",
         "final_notice",
     ]
+    # Days 0, 3, 7 and 12 from Saturday 21 November (Sat, Tue, Sat, Thu at 10:00 Paris) are
+    # all allowed sending days and hours, so none is moved from its day.
+    assert [a.due_at - clock.now() for a in messages] == [timedelta(days=d) for d in (0, 3, 7, 12)]
     assert statuses(v, "exhaust") == ["pending"]
     assert all(a.explanation for a in v.actions)
     assert v.timeline[0].kind.value == "case_opened"
 
 
-def test_the_first_reminder_goes_out_at_once_in_french_and_is_kept(
+def test_the_payment_failed_message_goes_out_at_once_in_french_and_is_kept(
     shop: Shop, worker: Worker, app: App
 ):
     case_id = shop.failed_case()
     assert worker.run_once() == 1
     v = view(shop, case_id)
     [message] = v.messages
-    assert message.step == "first_notice"
+    assert message.step == "payment_failed"
+    assert message.status.value == "sent"
     assert "F-001" in message.subject
     assert "49,00\xa0€" in message.body  # Babel, French format
-    [eml] = app.channel.sent()
+    [eml] = app.outbox.sent()
     parsed = message_from_bytes(eml.read_bytes(), policy=email_policy)
     assert parsed["To"] == "camille@example.com"
     assert parsed["Subject"] == message.subject
@@ -68,25 +92,38 @@ def test_a_successful_retry_records_the_payment_and_recovers_the_case(
     shop: Shop, worker: Worker, clock: FrozenClock, app: App
 ):
     case_id = shop.failed_case(token="tok_ok_after_1")
+    assert worker.run_once() == 1  # the payment_failed message, at once (Saturday)
     clock.advance(days=1)
-    worker.run_once()  # first notice + retry 1 (declines: the first charge of this token)
+    # Sunday: no message is due, and retries are not messages, so retry 1 runs (and declines:
+    # the first charge of this token).
+    assert worker.run_once() == 1
     assert view(shop, case_id).case.status is CaseStatus.ACTIVE
     clock.advance(days=2)
-    worker.run_once()  # retry 2 succeeds
+    # Tuesday: retry 2 and the day-3 follow-up fall due together; the retry was planned first
+    # and succeeds, so the follow-up, claimed in the same batch, finds the case recovered.
+    assert worker.run_once() == 2
     v = view(shop, case_id)
     assert v.case.status is CaseStatus.RECOVERED
     assert v.invoice.status is InvoiceStatus.PAID
     assert v.invoice.balance.minor == 0
     assert statuses(v, "retry") == ["done", "done", "cancelled", "cancelled"]
-    assert all(s == "cancelled" for s in statuses(v, "reminder")[2:])
+    assert by_step(v) == {
+        "payment_failed": "done",
+        "follow_up_1": "skipped",
+        "follow_up_2": "cancelled",
+        "final_notice": "cancelled",
+        "resolved": "pending",
+    }
+    assert statuses(v, "exhaust") == ["cancelled"]
+    assert [m.step for m in v.messages] == ["payment_failed"]
     assert len(app.gateway.charges()) == 2
     with app.ctx.uow() as store:
         [paid] = store.list_payments(v.invoice.id)
     assert paid.method is PaymentMethodUsed.RETRY
 
 
-def test_a_transfer_that_settles_the_invoice_cancels_every_pending_action(
-    shop: Shop, clock: FrozenClock
+def test_a_transfer_that_settles_the_invoice_cancels_the_dunning_and_tells_the_customer(
+    shop: Shop, worker: Worker, clock: FrozenClock
 ):
     case_id = shop.failed_case()
     invoice_id = view(shop, case_id).invoice.id
@@ -100,8 +137,19 @@ def test_a_transfer_that_settles_the_invoice_cancels_every_pending_action(
     )
     v = view(shop, case_id)
     assert v.case.status is CaseStatus.RECOVERED
-    assert {a.status.value for a in v.actions} == {"cancelled"}
+    # Every retry, message and the exhaustion are cancelled; the only thing left is the
+    # "all settled" message, due at once.
+    [resolved] = [a for a in v.actions if a.status.value != "cancelled"]
+    assert (resolved.step, resolved.status.value, resolved.due_at) == (
+        "resolved",
+        "pending",
+        clock.now(),
+    )
+    assert len(v.actions) == 10  # 4 retries, 4 dunning messages, the exhaustion, resolved
     assert "invoice_recovered" in [e.kind.value for e in v.timeline]
+    assert worker.run_once() == 1
+    [message] = view(shop, case_id).messages
+    assert (message.step, message.status.value) == ("resolved", "sent")
 
 
 def test_a_partial_payment_lowers_the_balance_and_dunning_goes_on(shop: Shop, clock: FrozenClock):
@@ -117,6 +165,8 @@ def test_a_partial_payment_lowers_the_balance_and_dunning_goes_on(shop: Shop, cl
     v = view(shop, case_id)
     assert v.case.status is CaseStatus.ACTIVE
     assert "cancelled" not in {a.status.value for a in v.actions}
+    assert by_step(v)["receipt"] == "pending"  # a receipt for the 19 €, but no "resolved"
+    assert "resolved" not in by_step(v)
 
 
 def test_a_lost_card_is_never_retried_but_the_customer_is_still_reminded(
@@ -126,12 +176,22 @@ def test_a_lost_card_is_never_retried_but_the_customer_is_still_reminded(
     v = view(shop, case_id)
     assert statuses(v, "retry") == []
     assert any("never be retried" in e.summary for e in v.timeline)
-    clock.advance(days=30)
-    while worker.run_once():
-        pass
+    run_daily(worker, clock, days=30)
     assert app.gateway.charges() == []
-    assert view(shop, case_id).case.status is CaseStatus.EXHAUSTED
-    assert len(app.channel.sent()) == 4
+    v = view(shop, case_id)
+    assert v.case.status is CaseStatus.EXHAUSTED
+    # Every dunning step goes out on its own day: days 0, 3, 7 and 12 are Sat, Tue, Sat, Thu
+    # (no Sunday), at least 72 h apart, and never a third message inside 7 days (day 0 leaves
+    # the rolling window exactly when day 7 is due). The customer has no phone, so the SMS
+    # of days 7 and 12 are dropped and only the 4 emails go.
+    assert [(m.step, m.sent_at) for m in v.messages] == [
+        ("payment_failed", v.case.opened_at),
+        ("follow_up_1", v.case.opened_at + timedelta(days=3)),
+        ("follow_up_2", v.case.opened_at + timedelta(days=7)),
+        ("final_notice", v.case.opened_at + timedelta(days=12)),
+    ]
+    assert len(app.outbox.sent()) == 4
+    assert app.sms_outbox.sent() == []
 
 
 def test_a_retry_declined_as_lost_cancels_the_remaining_retries(
@@ -147,17 +207,18 @@ def test_an_unpaid_case_is_exhausted_on_the_last_day(
     shop: Shop, worker: Worker, clock: FrozenClock, app: App
 ):
     case_id = shop.failed_case()
-    clock.advance(days=14)
-    while worker.run_once():
-        pass
+    run_daily(worker, clock, days=14)
     assert view(shop, case_id).case.status is CaseStatus.ACTIVE
-    clock.advance(days=1)
+    clock.advance(days=1)  # day 15, a Sunday: the exhaustion is no message, so it runs
     worker.run_once()
     v = view(shop, case_id)
     assert v.case.status is CaseStatus.EXHAUSTED
     assert v.case.closed_at == clock.now()
     assert len(app.gateway.charges()) == 4
+    # Every retry and every message ran on its day before the exhaustion: nothing was left
+    # to cancel.
     assert {a.status.value for a in v.actions} == {"done"}
+    assert len(v.messages) == 4
 
 
 def test_a_retry_without_a_payment_method_is_skipped_with_a_reason(
@@ -166,11 +227,12 @@ def test_a_retry_without_a_payment_method_is_skipped_with_a_reason(
     customer_id = shop.customer(token=None)
     case_id = shop.fail(shop.invoice(customer_id)).case_id
     assert case_id
-    clock.advance(days=1)
+    clock.advance(days=1)  # Sunday: retry 1 is due (retries ignore the quiet days)
     worker.run_once()
     v = view(shop, case_id)
-    assert statuses(v, "retry")[0] == "skipped"
-    assert "no payment method" in (v.actions[1].result or "")
+    retry = next(a for a in v.actions if a.kind.value == "retry")
+    assert retry.status.value == "skipped"
+    assert "no payment method" in (retry.result or "")
     assert app.gateway.charges() == []
 
 
@@ -183,7 +245,7 @@ def test_a_paused_case_holds_its_actions_until_resumed(
     assert worker.run_once() == 0
     v = cases.change_case_status(shop.app.ctx, shop.merchant_id, case_id, CaseStatus.ACTIVE)
     due_now = [a for a in v.actions if a.due_at == clock.now()]
-    assert {a.step or a.number for a in due_now} == {"first_notice", 1}
+    assert {a.step or a.number for a in due_now} == {"payment_failed", 1}
     assert worker.run_once() == 2
 
 
@@ -246,7 +308,7 @@ def test_an_action_whose_worker_died_is_claimed_again_after_its_lease(
     assert alive.run_once() == 0  # leased to the dead worker
     clock.advance(seconds=61)
     assert alive.run_once() == 1
-    assert len(app.channel.sent()) == 1
+    assert len(app.outbox.sent()) == 1
     with app.ctx.uow() as store:
         [action] = [a for a in store.actions.for_case(claimed.case_id) if a.id == claimed.id]
     assert action.status.value == "done"
@@ -264,7 +326,7 @@ def test_a_worker_that_lost_its_lease_records_nothing(shop: Shop, app: App, cloc
     assert fast.id == slow.id
     assert execute_action(app.ctx, slow, "slow") is None
     assert execute_action(app.ctx, fast, "fast") == "done"
-    assert len(app.channel.sent()) == 1
+    assert len(app.outbox.sent()) == 1
     assert len(view(shop, slow.case_id).messages) == 1
 
 
@@ -279,7 +341,10 @@ def test_stopping_a_worker_gives_the_rest_of_its_batch_back(
     with app.ctx.uow() as store:
         counts = store.actions.count_by_status()
     assert counts.get("running", 0) == 0
-    assert counts["pending"] == 27
+    # Per customer: 4 retries, 4 dunning messages and the exhaustion of the case (9), plus
+    # the two card-expiry notices (30 and 7 days before) planned when the card was added.
+    # The invoices are already past due, so no before_due message is planned.
+    assert counts["pending"] == 3 * (9 + 2)
 
 
 def test_invoices_list_by_status_with_a_cursor(shop: Shop, app: App):
@@ -293,14 +358,14 @@ def test_invoices_list_by_status_with_a_cursor(shop: Shop, app: App):
     assert not rest.has_more
 
 
-def test_a_reminder_to_a_customer_without_email_is_skipped_with_a_reason(
+def test_a_message_to_a_customer_without_email_is_skipped_with_a_reason(
     shop: Shop, worker: Worker, app: App
 ):
     customer_id = shop.customer(email=None)
     case_id = shop.fail(shop.invoice(customer_id)).case_id or ""
     worker.run_once()
     v = view(shop, case_id)
-    first = next(a for a in v.actions if a.step == "first_notice")
-    assert (first.status.value, first.result) == ("skipped", "the customer has no email.")
-    assert app.channel.sent() == []
+    first = next(a for a in v.actions if a.step == "payment_failed")
+    assert (first.status.value, first.result) == ("skipped", "no email address on file.")
+    assert app.outbox.sent() == []
     assert "action_skipped" in [e.kind.value for e in v.timeline]

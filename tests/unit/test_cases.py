@@ -8,8 +8,8 @@ import pytest
 
 from relance import data
 from relance.data import decline_catalogue
-from relance.domain.attempts import RawCodes
 from relance.domain import cases
+from relance.domain.attempts import RawCodes
 from relance.domain.cases import (
     ALL_KINDS,
     ActionKind,
@@ -69,10 +69,15 @@ def policy(
         retry_days=retry_days,
         technical_retry_minutes=technical_minutes,
         steps=tuple(
-            MessageStep(f"day_{d}", StepKind.FOLLOW_UP if d else StepKind.FAILED_PAYMENT, d,
-                        Tone.FRIENDLY, ("email",))
+            MessageStep(
+                f"day_{d}",
+                StepKind.FOLLOW_UP if d else StepKind.FAILED_PAYMENT,
+                d,
+                Tone.FRIENDLY,
+                ("email",),
+            )
             for d in reminder_days
-        ),  # fmt: skip
+        ),
         segments={},
         sending=SendingRules(
             quiet_hours=QuietHours(*quiet),
@@ -346,7 +351,7 @@ def test_a_moved_reminder_says_when_it_will_go_and_why():
 
     assert send.why == (
         "Message 'day_0' (failed_payment, friendly) by email at once, moved to "
-        "2025-01-16 08:00 Europe/Paris: quiet hours in Europe/Paris (21:00–08:00)."
+        "2025-01-16 08:00 Europe/Paris: quiet hours in Europe/Paris (21:00–08:00)."  # noqa: RUF001
     )
 
 

@@ -38,7 +38,7 @@ def is_stop_request(text: str) -> bool:
     words = "".join(c if c.isalnum() else " " for c in plain).split()
     if not words:
         return False
-    return words[0] in _STOP_WORDS and all(w in _STOP_WORDS | {"sms", "me"} for w in words)
+    return words[0] in _STOP_WORDS and all(w in _STOP_WORDS | {"sms", "me", "all"} for w in words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,19 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import uvicorn
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from relance.bootstrap import App, build
-from relance.config import Settings
+from relance.bootstrap import App
 from relance.data import decline_catalogue
 from relance.domain.errors import RelanceError
-from relance.entrypoints import logs
+from relance.entrypoints.cli_context import application, fail, out
+from relance.entrypoints.cli_messages import show_profile, templates_cli
 from relance.entrypoints.worker import Worker, default_worker_name
 from relance.services import declines, merchants, policies, queue
 
@@ -35,34 +32,8 @@ cli.add_typer(merchants_cli, name="merchants")
 declines_cli = typer.Typer(help="What decline codes mean, and what may be retried.")
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(declines_cli, name="declines", no_args_is_help=True)
-out = Console(soft_wrap=True)  # never break an API key or a URL across lines
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def application(migrate: bool = False) -> Iterator[App]:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper()
-        fail(f"{name if name.startswith('RELANCE_') else 'RELANCE_' + name}: {first['msg']}", 2)
-    logs.configure(settings.log_level)
-    app = build(settings)
-    try:
-        if migrate or (app.embedded and not app.schema_is_current()):
-            app.migrate()
-        elif not app.schema_is_current():
-            fail("the database schema is not up to date: run `relance migrate` first.")
-        yield app
-    except RelanceError as exc:
-        fail(str(exc))
-    finally:
-        app.close()
+cli.add_typer(templates_cli, name="templates")
+merchants_cli.command("profile")(show_profile)
 
 
 @cli.command()
@@ -194,7 +165,7 @@ def set_policy(
 
 def _decline_json(e: declines.Explanation) -> dict[str, object]:
     # The same shape as GET /v1/declines/{scheme}/{code}.
-    from relance.entrypoints.api.schemas import DeclineOut
+    from relance.entrypoints.api.rules_schemas import DeclineOut
 
     return DeclineOut.of(e).model_dump(mode="json")
 

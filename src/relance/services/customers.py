@@ -125,6 +125,14 @@ def opt_outs_of(ctx: Context, merchant_id: str, customer_id: str) -> list[OptOut
         return store.opt_outs(merchant_id, customer_id)
 
 
+def unsubscribe_target(ctx: Context, token: str) -> str | None:
+    """The merchant's name behind an unsubscribe link, recording nothing: mail scanners open
+    every link, so only the confirming POST opts out."""
+    with ctx.uow() as store:
+        link = store.payment_link(token)
+        return store.merchant_name(link["merchant_id"]) if link else None
+
+
 def unsubscribe(ctx: Context, token: str) -> str | None:
     """The link in an email (or its one-click POST): the customer's email opt-out. Returns the
     merchant's name for the confirmation page, or None for an unknown token."""

@@ -31,7 +31,7 @@ from relance.ports import ChargeRequest, ChargeResult, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
 from relance.services.declines import failure_summary
-from relance.services.messaging import send_due_message
+from relance.services.messaging import final_notice_still_due, send_due_message
 from relance.services.payments import receive_payment
 from relance.services.retry_guard import may_retry_now
 from relance.services.webhooks import deliver_webhook, emit_for_case
@@ -171,6 +171,18 @@ def exhaust_case(ctx: Context, action: ScheduledAction, owner: str) -> str | Non
         decisions = decide_exhaustion(case, invoice)
         if not decisions:
             return _skip(store, action, owner, may_act(case, invoice) or "nothing to do.", now)
+        later = final_notice_still_due(store, action.merchant_id, case)
+        if later is not None:
+            # The customer must read the suspension date before it happens (e.g. the notice
+            # waited out a worker outage, the cap or a holiday): exhaustion waits for it.
+            why = (
+                f"Exhaustion moved to {later:%Y-%m-%d %H:%M} UTC: the final notice has not "
+                "gone out yet, and it gives the customer notice before suspension."
+            )
+            store.actions.postpone(action.id, owner, later, why)
+            event = Event(EventKind.EXHAUSTION_SCHEDULED, now, why)
+            store.add_events(action.merchant_id, case.id, [event])
+            return "deferred"
         store.actions.finish(action.id, owner, ActionStatus.DONE, "case exhausted", now)
         apply_decisions(store, action.merchant_id, case, decisions, now)
     return ActionStatus.DONE.value

@@ -11,7 +11,7 @@ from typing import Any
 import phonenumbers
 
 from relance.domain.customers import LOCALES, normalise_phone
-from relance.domain.errors import InvalidInput, Unauthenticated
+from relance.domain.errors import InvalidInput, NotFound, Unauthenticated
 from relance.domain.merchants import (
     ApiKey,
     MerchantProfile,
@@ -93,7 +93,8 @@ _SENDER_ID = re.compile(r"^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$")
 def get_profile(ctx: Context, merchant_id: str) -> MerchantProfile:
     with ctx.uow() as store:
         profile = store.merchant_profile(merchant_id)
-    assert profile is not None  # the caller is authenticated as this merchant
+    if profile is None:
+        raise NotFound(f"No merchant has the id '{merchant_id}'.")
     return profile
 
 

@@ -180,6 +180,37 @@ def plan_response(
     return action
 
 
+def notice_period(policy: DunningPolicy, step: MessageStep) -> timedelta:
+    """How long the final notice gives the customer before suspension (day 15 - day 12)."""
+    return timedelta(days=max(policy.exhaust_day - step.offset_days, 1))
+
+
+def final_notice_still_due(store: Store, merchant_id: str, case: DunningCase) -> datetime | None:
+    """When exhaustion may happen if the case's final notice has not gone out yet, else None."""
+    policy = policy_of_case(store, merchant_id, case.policy_version)
+    for action in store.actions.for_case(case.id):
+        step = policy.find_step(action.step or "") if action.kind is ActionKind.REMINDER else None
+        if (
+            step is not None
+            and step.kind is StepKind.FINAL_NOTICE
+            and action.status in (ActionStatus.PENDING, ActionStatus.HELD, ActionStatus.RUNNING)
+        ):
+            return action.due_at + notice_period(policy, step)
+    return None
+
+
+def _suspension(
+    store: Store, case: DunningCase, policy: DunningPolicy, step: MessageStep, now: datetime
+) -> datetime:
+    """The date the final notice states. A notice that went out late still gives its full
+    notice period: the exhaustion moves to match, so the date written is the date that holds."""
+    planned = suspension_date(case.opened_at, policy)
+    stated = max(planned, now + notice_period(policy, step))
+    if stated > planned:
+        store.actions.reschedule_open(case.id, ActionKind.EXHAUST, stated)
+    return stated
+
+
 # -- sending -----------------------------------------------------------------------------
 
 
@@ -366,7 +397,7 @@ def _facts(
         if step.transactional
         else f"{ctx.public_url.rstrip('/')}/unsubscribe/{token}",
         transactional=step.transactional,
-        suspension_at=suspension_date(case.opened_at, policy)
+        suspension_at=_suspension(store, case, policy, step, ctx.clock.now())
         if case is not None and step.kind is StepKind.FINAL_NOTICE
         else None,
         amount_paid=paid,

@@ -109,6 +109,20 @@ class ActionQueue:
         )
         return result.rowcount
 
+    def reschedule_open(self, case_id: str, kind: ActionKind, due_at: datetime) -> int:
+        """Move a case's pending action of this kind later (never earlier)."""
+        result = self.conn.execute(
+            update(_a)
+            .where(
+                _a.c.case_id == case_id,
+                _a.c.kind == kind.value,
+                _a.c.status.in_([ActionStatus.PENDING.value, ActionStatus.HELD.value]),
+                _a.c.due_at < due_at,
+            )
+            .values(due_at=due_at)
+        )
+        return result.rowcount
+
     def pending_reminders_of_customer(
         self, customer_id: str, due_before: datetime
     ) -> list[ScheduledAction]:

@@ -14,9 +14,27 @@ from sqlalchemy import text
 
 import relance
 from relance.bootstrap import App
-from relance.entrypoints.api import cases, customers, declines, invoices, problems
+from relance.entrypoints.api import (
+    cases,
+    customers,
+    declines,
+    invoices,
+    merchant,
+    problems,
+    public,
+    templates,
+    webhooks,
+)
 from relance.entrypoints.logs import log
 from relance.entrypoints.worker import Worker, default_worker_name
+
+
+def _loggable_path(request: Request) -> str:
+    """The path, except where it holds a customer's secret (an unsubscribe token): then the
+    route's pattern, so logs never carry a link that acts for the customer."""
+    route = request.scope.get("route")
+    pattern = getattr(route, "path", None)
+    return pattern if pattern in public.SECRET_PATHS else request.url.path
 
 
 def create_app(app: App, run_worker: bool = False) -> FastAPI:
@@ -53,9 +71,10 @@ def create_app(app: App, run_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     api.state.ctx = app.ctx
+    api.state.settings = app.settings
     api.state.worker = worker
     problems.install(api)
-    for module in (customers, invoices, cases, declines):
+    for module in (customers, invoices, cases, declines, merchant, templates, webhooks, public):
         api.include_router(module.router)
 
     @api.middleware("http")
@@ -67,7 +86,7 @@ def create_app(app: App, run_worker: bool = False) -> FastAPI:
         log(
             "request",
             method=request.method,
-            path=request.url.path,
+            path=_loggable_path(request),
             status=response.status_code,
             merchant_id=getattr(request.state, "merchant_id", None),
             duration_ms=round((time.perf_counter() - started) * 1000, 1),

@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from relance.domain.cases import CaseStatus
 from relance.domain.policy import parse_policy
 from relance.entrypoints.api.deps import Body, Ctx, IdempotencyKey, Merchant, page_limit, respond
-from relance.entrypoints.api.schemas import CaseOut, CaseSummaryOut, ListOut, PolicyOut
+from relance.entrypoints.api.rules_schemas import PolicyOut
+from relance.entrypoints.api.schemas import CaseOut, CaseSummaryOut, ListOut
 from relance.services import cases as svc
 from relance.services import policies
 
@@ -97,12 +98,4 @@ def close_case(
 @router.get("/policy", response_model=PolicyOut, tags=["policy"])
 def get_policy(ctx: Ctx, merchant: Merchant) -> PolicyOut:
     source = policies.policy_source_for(ctx, merchant)
-    policy = parse_policy(source)
-    return PolicyOut(
-        name=policy.name,
-        version=policy.version,
-        retry_days=list(policy.retry_days),
-        reminder_days={s.key: s.day for s in policy.reminders},
-        exhaust_day=policy.exhaust_day,
-        source=source,
-    )
+    return PolicyOut.of(parse_policy(source), source)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from relance.domain.declines import MAX_CODE_LENGTH
 from relance.entrypoints.api.deps import Ctx, Merchant
-from relance.entrypoints.api.schemas import DeclineOut
+from relance.entrypoints.api.rules_schemas import DeclineOut
 from relance.services import declines
 
 router = APIRouter(prefix="/v1", tags=["declines"])

@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from relance.config import Settings
 from relance.domain.errors import RelanceError, Unauthenticated
 from relance.entrypoints.api.problems import PROBLEM, from_error
 from relance.services import idempotency
@@ -22,6 +23,13 @@ MAX_PAGE = 100
 def get_ctx(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
+
+
+def get_settings(request: Request) -> Settings:
+    """For the few routes that depend on how this instance is set up (public URL, inbound
+    SMS credentials); use cases get what they need through the context instead."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def current_merchant(
@@ -42,6 +50,7 @@ async def raw_body(request: Request) -> bytes:
 
 
 Ctx = Annotated[Context, Depends(get_ctx)]
+Config = Annotated[Settings, Depends(get_settings)]
 Merchant = Annotated[str, Depends(current_merchant)]
 Body = Annotated[bytes, Depends(raw_body)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

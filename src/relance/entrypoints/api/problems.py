@@ -19,10 +19,17 @@ _STATUS: list[tuple[type[errors.RelanceError], int, str]] = [
     (errors.IdempotencyConflict, 409, "idempotency-conflict"),
     (errors.Conflict, 409, "conflict"),
     (errors.InvalidPolicy, 422, "invalid-policy"),
+    (errors.InvalidTemplate, 422, "invalid-template"),
     (errors.InvalidInput, 422, "invalid-input"),
 ]
 
-_TITLES = {401: "Unauthenticated", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
+_TITLES = {
+    401: "Unauthenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid request",
+}
 
 
 def problem(status: int, slug: str, detail: str, **extra: Any) -> JSONResponse:
@@ -38,9 +45,11 @@ def problem(status: int, slug: str, detail: str, **extra: Any) -> JSONResponse:
 
 
 def from_error(exc: errors.RelanceError) -> JSONResponse:
+    # A template's line number lets an editor point at the mistake.
+    extra = {"line": exc.line} if isinstance(exc, errors.InvalidTemplate) else {}
     for kind, status, slug in _STATUS:
         if isinstance(exc, kind):
-            return problem(status, slug, str(exc))
+            return problem(status, slug, str(exc), **extra)
     return problem(400, "bad-request", str(exc))
 
 

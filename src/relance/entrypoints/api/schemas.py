@@ -17,7 +17,6 @@ from relance.domain.messages import Message
 from relance.domain.money import normalise_currency
 from relance.ports import Page
 from relance.services.cases import CaseView
-from relance.services.declines import Explanation
 
 Currency = Annotated[str, AfterValidator(normalise_currency), Field(examples=["EUR"])]
 MinorUnits = Annotated[int, Field(gt=0, strict=True, description="Integer minor units (cents).")]
@@ -37,6 +36,15 @@ class CustomerIn(Input):
     phone: str | None = Field(default=None, description="International form, e.g. +33612345678.")
     locale: Literal["fr", "en"] = "fr"
     timezone: str = Field(default="Europe/Paris", description="IANA time zone.")
+    country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2: reads national phone numbers, picks public holidays.",
+    )
+    segment: str | None = Field(
+        default=None, max_length=40, description="Picks the policy's message sequence."
+    )
 
 
 class CustomerOut(BaseModel):
@@ -48,6 +56,12 @@ class CustomerOut(BaseModel):
     phone: str | None
     locale: str
     timezone: str
+    country: str | None
+    segment: str | None
+    email_undeliverable_at: datetime | None = Field(
+        description="When the mail server refused the address for good; no email goes to it "
+        "until the address changes."
+    )
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
@@ -59,6 +73,9 @@ class CustomerOut(BaseModel):
             phone=c.phone,
             locale=c.locale,
             timezone=c.timezone,
+            country=c.country,
+            segment=c.segment,
+            email_undeliverable_at=c.email_undeliverable_at,
         )
 
 
@@ -210,26 +227,52 @@ class EventOut(BaseModel):
 
 
 class MessageOut(BaseModel):
+    """Exactly what the customer received. The message's link token is not shown: it opens the
+    customer's own payment page, so it is theirs alone."""
+
+    object: Literal["message"] = "message"
     id: str
+    case_id: str | None
+    status: str = Field(description="queued, sent, deferred, failed or bounced.")
     channel: str
     step: str
+    template: str
+    tone: str
     locale: str
-    to: str
+    recipient: str
     subject: str
     body: str
-    sent_at: datetime
+    html: str | None
+    external_id: str | None = Field(description="The provider's id once it accepted the message.")
+    error: str | None
+    queued_at: datetime
+    sent_at: datetime | None
+    invoice_ids: list[str]
+    transactional: bool = Field(
+        description="A service notice (receipt, notice before suspension), sent despite opt-outs."
+    )
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
         return cls(
             id=m.id,
+            case_id=m.case_id,
+            status=m.status.value,
             channel=m.channel,
             step=m.step,
+            template=m.template,
+            tone=m.tone,
             locale=m.locale,
-            to=m.recipient,
+            recipient=m.recipient,
             subject=m.subject,
             body=m.body,
+            html=m.html,
+            external_id=m.external_id,
+            error=m.error,
+            queued_at=m.queued_at,
             sent_at=m.sent_at,
+            invoice_ids=list(m.invoice_ids),
+            transactional=m.transactional,
         )
 
 
@@ -280,16 +323,6 @@ class CaseOut(CaseSummaryOut):
         )
 
 
-class PolicyOut(BaseModel):
-    object: Literal["policy"] = "policy"
-    name: str
-    version: int
-    retry_days: list[int]
-    reminder_days: dict[str, int]
-    exhaust_day: int
-    source: str
-
-
 T = TypeVar("T")
 
 
@@ -307,35 +340,7 @@ class ListOut(BaseModel, Generic[T]):
         cursor = page.items[-1].id if page.has_more and page.items else None
         return cls(data=items, has_more=page.has_more, next_cursor=cursor)
 
-
-class DeclineOut(BaseModel):
-    object: Literal["decline_code"] = "decline_code"
-    scheme: str
-    code: str
-    reason: str
-    retry_class: str
-    description: str
-    merchant_explanation: str
-    recommended_action: str
-    customer_message: dict[str, str]
-    visa_category: int | None
-    retry_after_hours: int | None
-    source: str
-    effective: str
-
     @classmethod
-    def of(cls, e: Explanation) -> DeclineOut:
-        return cls(
-            scheme=e.entry.scheme,
-            code=e.entry.code,
-            reason=e.entry.reason,
-            retry_class=e.entry.retry_class.value,
-            description=e.entry.description,
-            merchant_explanation=e.merchant,
-            recommended_action=e.action,
-            customer_message=e.customer,
-            visa_category=e.entry.visa_category,
-            retry_after_hours=e.entry.retry_after_hours,
-            source=e.entry.source,
-            effective=e.entry.effective,
-        )
+    def whole(cls, items: list[T]) -> ListOut[T]:
+        """A list short enough to come in one page."""
+        return cls(data=items, has_more=False, next_cursor=None)
