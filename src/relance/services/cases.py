@@ -31,7 +31,7 @@ from relance.domain.webhooks import WebhookEvent
 from relance.ids import new_id
 from relance.ports import Page, Store
 from relance.services.context import Context
-from relance.services.messaging import holiday_country
+from relance.services.message_plans import holiday_country
 from relance.services.policies import policy_for
 from relance.services.retry_guard import screen_plan
 from relance.services.webhooks import emit_for_case

@@ -13,7 +13,7 @@ from relance.ids import new_id
 from relance.ports import Page
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
-from relance.services.messaging import plan_card_notices
+from relance.services.message_plans import plan_card_notices
 
 
 @dataclass(frozen=True, slots=True)

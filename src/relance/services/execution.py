@@ -31,7 +31,8 @@ from relance.ports import ChargeRequest, ChargeResult, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
 from relance.services.declines import failure_summary
-from relance.services.messaging import final_notice_still_due, send_due_message
+from relance.services.message_plans import final_notice_still_due
+from relance.services.messaging import send_due_message
 from relance.services.payments import receive_payment
 from relance.services.retry_guard import may_retry_now
 from relance.services.webhooks import deliver_webhook, emit_for_case

@@ -11,7 +11,7 @@ from relance.domain.money import Money
 from relance.ids import new_id
 from relance.ports import Page
 from relance.services.context import Context
-from relance.services.messaging import plan_pre_due
+from relance.services.message_plans import plan_pre_due
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from relance.ports import Store
 from relance.services.cases import apply_decisions, open_case
 from relance.services.context import Context
 from relance.services.declines import failure_summary
-from relance.services.messaging import plan_response
+from relance.services.message_plans import plan_response
 from relance.services.webhooks import emit_for_case
 
 

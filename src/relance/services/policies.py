@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from relance.data import read_text
 from relance.domain.errors import InvalidPolicy
@@ -17,15 +17,22 @@ def default_policy_source() -> str:
     return read_text("policies/default.toml")
 
 
+@lru_cache(maxsize=256)
+def _parsed(source: str) -> DunningPolicy:
+    """A stored version never changes and a policy is immutable: parse each text once (every
+    due message reads its case's policy)."""
+    return parse_policy(source)
+
+
 def policy_for(store: Store, merchant_id: str) -> DunningPolicy:
     stored = store.latest_policy(merchant_id)
-    return parse_policy(stored[1] if stored else default_policy_source())
+    return _parsed(stored[1] if stored else default_policy_source())
 
 
 def policy_of_case(store: Store, merchant_id: str, version: int) -> DunningPolicy:
     """The policy a case was planned with, even after the merchant changed it."""
     source = store.policy_source(merchant_id, version)
-    return parse_policy(source if source is not None else default_policy_source())
+    return _parsed(source if source is not None else default_policy_source())
 
 
 def policy_source_for(ctx: Context, merchant_id: str) -> str:
