@@ -643,7 +643,8 @@ class SqlStore:
                 m.c.customer_id == customer_id,
                 m.c.queued_at >= since,
                 m.c.status.in_([s.value for s in COUNTED]),
-                m.c.template.not_in(list(exclude_templates)),
+                # Messages from before 0004 have no template: they were reminders, they count.
+                or_(m.c.template.is_(None), m.c.template.not_in(list(exclude_templates))),
             )
             .group_by(m.c.action_id)
         )
