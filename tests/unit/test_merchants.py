@@ -4,8 +4,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from relance.domain.errors import Unauthenticated
-from relance.domain.merchants import ApiKey, compose_key, hash_key, key_matches, key_prefix
+from relance.domain.errors import InvalidInput, Unauthenticated
+from relance.domain.merchants import (
+    ApiKey,
+    MerchantProfile,
+    compose_key,
+    hash_key,
+    key_matches,
+    key_prefix,
+)
 
 KEY = "rk_a1b2c3d4e5f6_S3cr3t-value-with-dashes"
 
@@ -76,3 +83,23 @@ def test_the_key_that_was_issued_matches_its_stored_hash():
 )
 def test_any_other_key_does_not_match(presented):
     assert not key_matches(stored(KEY), presented)
+
+
+def test_a_profile_change_checks_every_value_and_leaves_the_rest():
+    profile = MerchantProfile("mer_1", "Acme", country="BE")
+    changed = profile.changed({"brand_color": "#0a7d55", "support_phone": "02 512 34 56"})
+    assert changed.brand_color == "#0a7d55"
+    # A national number is read in the merchant's own country (Belgium here, not France).
+    assert changed.support_phone == "+3225123456"
+    assert changed.name == "Acme"
+    for bad in (
+        {"brand_color": "green"},
+        {"support_email": "nobody"},
+        {"default_locale": "de"},
+        {"country": "Belgium"},
+        {"sms_sender": "A sender id that is far too long"},
+        {"service_description": {"de": "Ihr Abo"}},
+        {"name": " "},
+    ):
+        with pytest.raises(InvalidInput):
+            profile.changed(bad)

@@ -31,10 +31,6 @@ class Customer:
     segment: str | None = None  # picks the policy's message sequence
     email_undeliverable_at: datetime | None = None  # the mail server refused it for good
 
-    @property
-    def reachable_email(self) -> str | None:
-        return None if self.email_undeliverable_at else self.email
-
     @classmethod
     def register(
         cls,
@@ -51,20 +47,15 @@ class Customer:
     ) -> Customer:
         if not external_id.strip():
             raise InvalidInput("A customer needs an external_id (your own reference for them).")
-        if email is not None and not _EMAIL.fullmatch(email):
-            raise InvalidInput(f"'{email}' is not an email address.")
+        if email is not None:
+            check_email(email)
         if country is not None:
-            country = country.upper()
-            if country not in phonenumbers.SUPPORTED_REGIONS:
-                raise InvalidInput(f"'{country}' is not an ISO 3166 country code (e.g. FR).")
+            country = check_country(country)
         if phone is not None:
             phone = normalise_phone(phone, country)
         if segment is not None and not _SEGMENT.fullmatch(segment):
             raise InvalidInput("A segment is 1 to 40 of a-z, 0-9, '_' or '-'.")
-        if locale not in LOCALES:
-            raise InvalidInput(
-                f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}."
-            )
+        check_locale(locale)
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -74,6 +65,25 @@ class Customer:
         return cls(
             id, external_id.strip(), name.strip(), email, phone, locale, timezone, country, segment
         )
+
+
+def check_email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise InvalidInput(f"'{value}' is not an email address.")
+    return value
+
+
+def check_country(code: str) -> str:
+    """ISO 3166-1 alpha-2, upper case (phone numbers and public holidays depend on it)."""
+    if code.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidInput(f"'{code}' is not an ISO 3166 country code (e.g. FR).")
+    return code.upper()
+
+
+def check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise InvalidInput(f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}.")
+    return locale
 
 
 def normalise_phone(raw: str, country: str | None) -> str:

@@ -9,12 +9,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from relance.domain.errors import Unauthenticated
+from relance.domain.customers import (
+    LOCALES,
+    check_country,
+    check_email,
+    check_locale,
+    normalise_phone,
+)
+from relance.domain.errors import InvalidInput, Unauthenticated
 
 KEY_SCHEME = "rk"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# An SMS sender is a number, or an alphanumeric id of at most 11 characters (GSM rule).
+_SMS_SENDER = re.compile(r"^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,37 @@ class MerchantProfile:
     default_locale: str = "fr"
     country: str = "FR"  # ISO 3166-1 alpha-2: public holidays when a customer has none
     sms_sender: str | None = None  # alphanumeric sender id or number for SMS
+
+    def changed(self, changes: Mapping[str, Any]) -> MerchantProfile:
+        """A copy with `changes` applied, every value checked (all or nothing)."""
+        values = dict(changes)
+        if "name" in values and not str(values["name"] or "").strip():
+            raise InvalidInput("The merchant's name cannot be empty.")
+        for key in ("sender_email", "support_email"):
+            if values.get(key) is not None:
+                check_email(values[key])
+        if values.get("brand_color") is not None and not _COLOUR.fullmatch(values["brand_color"]):
+            raise InvalidInput(
+                f"brand_color '{values['brand_color']}' is not a colour like #1f4e79."
+            )
+        if values.get("default_locale") is not None:
+            check_locale(values["default_locale"])
+        if values.get("country") is not None:
+            values["country"] = check_country(values["country"])
+        if values.get("support_phone") is not None:
+            country = values.get("country") or self.country
+            values["support_phone"] = normalise_phone(values["support_phone"], country)
+        sender = values.get("sms_sender")
+        if sender is not None and not _SMS_SENDER.fullmatch(sender):
+            raise InvalidInput(
+                "sms_sender is a number in +33… form or up to 11 letters and digits."
+            )
+        service = values.get("service_description")
+        if service is not None and not all(k in LOCALES for k in service):
+            raise InvalidInput(
+                f"service_description takes one text per locale ({', '.join(LOCALES)})."
+            )
+        return replace(self, **values)
 
     def service_in(self, locale: str) -> str | None:
         return self.service_description.get(locale) or next(

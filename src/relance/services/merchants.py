@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
-
-from relance.domain.customers import LOCALES, normalise_phone
 from relance.domain.errors import InvalidInput, NotFound, Unauthenticated
 from relance.domain.merchants import (
     ApiKey,
@@ -85,11 +81,6 @@ def ensure_demo_merchant(ctx: Context) -> NewMerchant:
     return NewMerchant(DEMO_MERCHANT_ID, "Demo Shop", DEMO_API_KEY)
 
 
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SENDER_ID = re.compile(r"^(\+[1-9]\d{6,14}|[A-Za-z0-9 ]{1,11})$")
-
-
 def get_profile(ctx: Context, merchant_id: str) -> MerchantProfile:
     with ctx.uow() as store:
         profile = store.merchant_profile(merchant_id)
@@ -100,34 +91,10 @@ def get_profile(ctx: Context, merchant_id: str) -> MerchantProfile:
 
 def update_profile(ctx: Context, merchant_id: str, changes: dict[str, Any]) -> MerchantProfile:
     """Change how the merchant appears in messages; every value is checked, all or nothing."""
-    for key in ("sender_email", "support_email"):
-        value = changes.get(key)
-        if value is not None and not _EMAIL.fullmatch(value):
-            raise InvalidInput(f"{key} '{value}' is not an email address.")
-    colour = changes.get("brand_color")
-    if colour is not None and not _COLOUR.fullmatch(colour):
-        raise InvalidInput(f"brand_color '{colour}' is not a colour like #1f4e79.")
-    locale = changes.get("default_locale")
-    if locale is not None and locale not in LOCALES:
-        raise InvalidInput(f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}.")
-    country = changes.get("country")
-    if country is not None:
-        changes["country"] = country = country.upper()
-        if country not in phonenumbers.SUPPORTED_REGIONS:
-            raise InvalidInput(f"'{country}' is not an ISO 3166 country code (e.g. FR).")
-    if changes.get("support_phone") is not None:
-        changes["support_phone"] = normalise_phone(changes["support_phone"], country or "FR")
-    sender = changes.get("sms_sender")
-    if sender is not None and not _SENDER_ID.fullmatch(sender):
-        raise InvalidInput("sms_sender is a number in +33… form or up to 11 letters and digits.")
-    service = changes.get("service_description")
-    if service is not None and not all(k in LOCALES for k in service):
-        raise InvalidInput(f"service_description takes one text per locale ({', '.join(LOCALES)}).")
-    if "name" in changes and not str(changes["name"] or "").strip():
-        raise InvalidInput("The merchant's name cannot be empty.")
     with ctx.uow() as store:
         current = store.merchant_profile(merchant_id)
-        assert current is not None
-        updated = replace(current, **changes)
+        if current is None:
+            raise NotFound(f"No merchant has the id '{merchant_id}'.")
+        updated = current.changed(changes)
         store.save_merchant_profile(updated)
     return updated

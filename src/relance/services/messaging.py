@@ -106,7 +106,8 @@ def _link(ctx: Context, token: str) -> str:
     return ctx.payment_link_pattern.format(public_url=ctx.public_url.rstrip("/"), token=token)
 
 
-def _lines(invoices: list[Invoice]) -> tuple[InvoiceLine, ...]:
+def invoice_lines(invoices: list[Invoice]) -> tuple[InvoiceLine, ...]:
+    """What a message says of each invoice: what is still owed, and when it was due."""
     return tuple(InvoiceLine(i.number, i.balance, i.due_at) for i in invoices)
 
 
@@ -247,7 +248,7 @@ def _facts(
         merchant=merchant,
         sender_email=merchant.sender_email or ctx.sender_email,
         customer_name=customer.name,
-        invoices=_lines(invoices),
+        invoices=invoice_lines(invoices),
         advice=advice,
         payment_link=_link(ctx, token),
         unsubscribe_link=None

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from relance.domain.customers import LOCALES
+from relance.domain.customers import check_locale
 from relance.domain.errors import InvalidInput, NotFound
-from relance.ports import InvoiceLine, RenderedMessage
+from relance.ports import RenderedMessage
 from relance.services.context import Context
+from relance.services.messaging import invoice_lines
 
 TONES = ("friendly", "neutral", "firm")
 
@@ -37,11 +38,6 @@ def _check_name(ctx: Context, name: str) -> None:
         )
 
 
-def _check_locale(locale: str) -> None:
-    if locale not in LOCALES:
-        raise InvalidInput(f"Locale '{locale}' is not supported; use one of {', '.join(LOCALES)}.")
-
-
 def list_templates(ctx: Context, merchant_id: str) -> list[TemplateInfo]:
     with ctx.uow() as store:
         overrides = store.list_template_overrides(merchant_id)
@@ -53,7 +49,7 @@ def list_templates(ctx: Context, merchant_id: str) -> list[TemplateInfo]:
 
 def get_template(ctx: Context, merchant_id: str, name: str, locale: str) -> TemplateSource:
     _check_name(ctx, name)
-    _check_locale(locale)
+    check_locale(locale)
     with ctx.uow() as store:
         mine = store.template_overrides(merchant_id, locale).get(name)
         when = next(
@@ -71,7 +67,7 @@ def set_template(
 ) -> TemplateSource:
     """Rejected with the line and the error if it does not render with sample data."""
     _check_name(ctx, name)
-    _check_locale(locale)
+    check_locale(locale)
     ctx.writer.check(name, locale, source)
     now = ctx.clock.now()
     with ctx.uow() as store:
@@ -81,7 +77,7 @@ def set_template(
 
 def reset_template(ctx: Context, merchant_id: str, name: str, locale: str) -> TemplateSource:
     _check_name(ctx, name)
-    _check_locale(locale)
+    check_locale(locale)
     with ctx.uow() as store:
         store.delete_template_override(merchant_id, name, locale)
     return TemplateSource(name, locale, ctx.writer.default_source(name), False, None)
@@ -100,7 +96,7 @@ def preview(
     if f"{family}.subject" not in ctx.writer.template_names():
         families = sorted({n.split(".")[0] for n in ctx.writer.template_names()})
         raise NotFound(f"No step template '{family}'; use one of {', '.join(families)}.")
-    _check_locale(locale)
+    check_locale(locale)
     if tone not in TONES:
         raise InvalidInput(f"Tone '{tone}' is not one of {', '.join(TONES)}.")
     facts = ctx.writer.sample_facts(family, locale)
@@ -113,7 +109,7 @@ def preview(
             if customer is None:
                 raise NotFound(f"No customer has the id '{customer_id}'.")
             invoices = store.open_invoices_of_customer(merchant_id, customer.id)
-            lines = tuple(InvoiceLine(i.number, i.balance, i.due_at) for i in invoices)
+            lines = invoice_lines(invoices)
             facts = replace(
                 facts,
                 customer_name=customer.name,
