@@ -80,6 +80,7 @@ def fresh_app(backend: str, pg_base: str | None) -> Iterator[tuple[App, FrozenCl
                 database_url=database_url,
                 outbox_dir=folder / "outbox",
                 sandbox_dir=folder / "sandbox",
+                secret_key_file=folder / "secret_key",
             )
             clock = FrozenClock(T0)
             app = build(settings, clock=clock)

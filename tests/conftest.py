@@ -62,6 +62,7 @@ def make_settings(database_url: str, folder: Path, **extra: object) -> Settings:
         database_url=database_url,
         outbox_dir=folder / "outbox",
         sandbox_dir=folder / "sandbox",
+        secret_key_file=folder / "secret_key",
         **extra,  # type: ignore[arg-type]
     )
 

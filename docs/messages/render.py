@@ -4,7 +4,9 @@
 
 Each step gets <locale>/<family>.txt (subject, plain text and SMS) and <locale>/<family>.html
 (open it in a browser), rendered by the same writer the worker uses, with its sample data and
-the tone the default policy gives that step (and whether it is a transactional notice).
+the tone the default policy gives that step (and whether it is a transactional notice). The
+arrangement confirmation's sample is a payment plan; arrangement_promise and
+arrangement_transfer show the two other choices.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from relance.adapters.message_writer import FAMILIES, TemplateMessageWriter, sample_facts
+from relance.adapters.message_writer import (
+    ARRANGEMENT_KINDS,
+    FAMILIES,
+    TemplateMessageWriter,
+    sample_arrangement,
+    sample_facts,
+)
 from relance.data import read_text
 from relance.domain.policy import parse_policy
 
@@ -37,12 +45,20 @@ def main() -> None:
                 if step.transactional
                 else facts.unsubscribe_link or facts.payment_link.replace("/p/", "/u/"),
             )
-            out = writer.render(facts)
-            (folder / f"{family}.txt").write_text(
-                f"Subject: {out.subject}\n\n{out.text}\n--- SMS ---\n{out.sms}\n", encoding="utf-8"
-            )
-            (folder / f"{family}.html").write_text(out.html, encoding="utf-8")
-            print(folder / family)
+            samples = {family: facts}
+            if family == "arrangement":
+                for kind in ARRANGEMENT_KINDS[1:]:
+                    samples[f"{family}_{kind}"] = replace(
+                        facts, arrangement=sample_arrangement(kind)
+                    )
+            for name, sample in samples.items():
+                out = writer.render(sample)
+                (folder / f"{name}.txt").write_text(
+                    f"Subject: {out.subject}\n\n{out.text}\n--- SMS ---\n{out.sms}\n",
+                    encoding="utf-8",
+                )
+                (folder / f"{name}.html").write_text(out.html, encoding="utf-8")
+                print(folder / name)
 
 
 if __name__ == "__main__":

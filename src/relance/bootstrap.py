@@ -3,6 +3,7 @@ adapter; everything else receives what it needs."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -14,6 +15,7 @@ from relance.adapters.clock import SystemClock
 from relance.adapters.db.engine import make_engine
 from relance.adapters.db.migrate import is_current, upgrade
 from relance.adapters.db.unit_of_work import SqlUnitOfWork
+from relance.adapters.files import write_once
 from relance.adapters.gateways.sandbox import SandboxGateway
 from relance.adapters.message_writer import TemplateMessageWriter
 from relance.adapters.webhook_sender import HttpWebhookSender
@@ -88,6 +90,18 @@ def _sms_channel(settings: Settings, outbox: OutboxSmsChannel) -> Channel:
     )
 
 
+def secret_key(settings: Settings) -> str:
+    """The configured key, or one generated on first start and kept on disk, so that links
+    already sent stay valid across restarts and processes on this machine share it."""
+    if settings.secret_key:
+        if len(settings.secret_key) < 32:
+            raise ConfigurationError("RELANCE_SECRET_KEY must be at least 32 characters long.")
+        return settings.secret_key
+    path = settings.secret_key_file
+    write_once(path, secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
 def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
     settings = settings or Settings()
     clock = clock or SystemClock()
@@ -112,5 +126,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None) -> App:
         payment_link_pattern=settings.payment_link_pattern,
         payment_link_days=settings.payment_link_days,
         sms_sender=settings.sms_from,
+        secret_key=secret_key(settings),
+        vault=gateway,
     )
     return App(settings, engine, ctx, gateway, outbox, sms_outbox)

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
         description="The payment link in messages; {token} is the per-message token.",
     )
     payment_link_days: int = Field(default=14, ge=1, description="How long a link stays valid.")
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs payment links and page forms. Unset: a random key is made once and "
+        "kept in secret_key_file. Every process of one installation must share it.",
+    )
+    secret_key_file: Path = Field(
+        default=Path("var/secret_key"),
+        description="Where the generated secret key is kept when RELANCE_SECRET_KEY is unset.",
+    )
     smtp_url: str | None = Field(
         default=None,
         description="smtp://user:pass@host:587 or smtps://…:465; unset = the outbox folder.",

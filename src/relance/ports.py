@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from relance.domain.actions import ActionStatus, ScheduledAction
+from relance.domain.arrangements import ArrangementKind, ArrangementStatus, InstalmentStatus
 from relance.domain.attempts import PaymentAttempt, RawCodes
+from relance.domain.cards import CardEntry
 from relance.domain.cases import ActionKind, DunningCase
 from relance.domain.consent import OptOut
 from relance.domain.customers import Customer, PaymentMethod
@@ -48,6 +50,31 @@ class PaymentGateway(Protocol):
     name: str
 
     def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCard:
+    """A card the gateway keeps for us: only its token and what may be shown."""
+
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str  # the same card number gives the same fingerprint (network ceilings)
+
+
+@dataclass(frozen=True, slots=True)
+class CardDeclined:
+    codes: RawCodes
+
+
+class CardVault(Protocol):
+    """Where the payment page's card form goes: the number reaches the gateway, never us."""
+
+    def save_card(self, entry: CardEntry, customer_ref: str, key: str) -> SavedCard | CardDeclined:
+        """Tokenise and verify the card; `key` makes a resubmitted form a replay."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +173,19 @@ class CardLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ArrangementFacts:
+    """What the customer agreed to on the payment page, for its confirmation message."""
+
+    kind: str  # plan | promise | transfer
+    instalments: tuple[tuple[datetime, Money], ...]  # plan: each instalment; promise: the date
+    card: CardLine | None  # charged automatically when set; None: the customer pays themselves
+    iban: str | None = None  # transfer: the merchant's account, formatted
+    bic: str | None = None
+    beneficiary: str | None = None
+    reference: str | None = None  # transfer: the RF creditor reference, formatted
+
+
+@dataclass(frozen=True, slots=True)
 class MessageFacts:
     """Everything a message may say; the writer turns it into words in the customer's locale.
     Amounts and dates stay typed here: formatting them is the writer's job (Babel)."""
@@ -165,6 +205,7 @@ class MessageFacts:
     suspension_at: datetime | None = None  # final notice: when the service is suspended
     amount_paid: Money | None = None  # receipt / resolved
     card: CardLine | None = None  # card expiring soon
+    arrangement: ArrangementFacts | None = None  # plan, promise or transfer confirmation
 
     @property
     def total_due(self) -> Money | None:
@@ -210,6 +251,37 @@ class MessageWriter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledInstalment:
+    number: int
+    due_on: date  # the customer's calendar date
+    due_at: datetime  # when it is charged (or checked), UTC
+    amount: Money
+    status: InstalmentStatus
+    settled_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArrangementRecord:
+    """A plan, a promise or a transfer as stored, with its instalments (one for a promise)."""
+
+    id: str
+    merchant_id: str
+    customer_id: str
+    kind: ArrangementKind
+    status: ArrangementStatus
+    total: Money
+    invoice_ids: tuple[str, ...]
+    payment_method_id: str | None  # charged on each date; None: the customer pays themselves
+    reference: str | None  # RF creditor reference (transfer)
+    link_token: str | None
+    message_id: str | None  # the message that brought the customer to the page
+    created_at: datetime
+    instalments: tuple[ScheduledInstalment, ...]
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
 class ActionStore(Protocol):
     """The durable action queue (adapters/db/actions.py)."""
 
@@ -219,7 +291,10 @@ class ActionStore(Protocol):
         self, case_id: str, kinds: Iterable[ActionKind], reason: str, at: datetime
     ) -> int: ...
     def hold(self, case_id: str) -> int: ...
-    def unhold(self, case_id: str, now: datetime) -> int: ...
+    def unhold(self, case_id: str, now: datetime, shift: timedelta | None = None) -> int: ...
+    def claim(
+        self, action_ids: Iterable[str], owner: str, now: datetime, lease: timedelta
+    ) -> list[ScheduledAction]: ...
     def claim_due(
         self, owner: str, now: datetime, lease: timedelta, limit: int
     ) -> list[ScheduledAction]: ...
@@ -328,6 +403,27 @@ class Store(Protocol):
         expires_at: datetime,
     ) -> None: ...
     def payment_link(self, token: str) -> dict[str, Any] | None: ...
+    def note_link_visit(self, token: str, at: datetime) -> None: ...
+    def revoke_payment_links(self, merchant_id: str, customer_id: str, at: datetime) -> int: ...
+    def add_card_submission(
+        self, merchant_id: str, token: str, at: datetime, accepted: bool, reason: str | None
+    ) -> None: ...
+    def refused_card_submissions(self, token: str, since: datetime) -> list[datetime]: ...
+    def add_arrangement(self, a: ArrangementRecord) -> None: ...
+    def get_arrangement(
+        self, merchant_id: str, arrangement_id: str, lock: bool = False
+    ) -> ArrangementRecord | None: ...
+    def active_arrangement(
+        self, merchant_id: str, customer_id: str
+    ) -> ArrangementRecord | None: ...
+    def last_broken_plan_at(self, merchant_id: str, customer_id: str) -> datetime | None: ...
+    def end_arrangement(
+        self, arrangement_id: str, status: ArrangementStatus, at: datetime, reason: str
+    ) -> None: ...
+    def settle_instalment(
+        self, arrangement_id: str, number: int, status: InstalmentStatus, at: datetime
+    ) -> None: ...
+    def payment_dates(self, merchant_id: str, customer_id: str) -> list[datetime]: ...
     def template_overrides(self, merchant_id: str, locale: str) -> dict[str, str]: ...
     def list_template_overrides(self, merchant_id: str) -> list[tuple[str, str, datetime]]: ...
     def save_template_override(

@@ -89,6 +89,7 @@ def env_for(folder: Path, database_url: str) -> dict[str, str]:
         RELANCE_DATABASE_URL=database_url,
         RELANCE_OUTBOX_DIR=str(folder / "outbox"),
         RELANCE_SANDBOX_DIR=str(folder / "sandbox"),
+        RELANCE_SECRET_KEY_FILE=str(folder / "secret_key"),
         RELANCE_WORKER_POLL_SECONDS="0.2",
     )
     return env

@@ -23,6 +23,7 @@ def run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("RELANCE_DATABASE_URL", database_url)
     monkeypatch.setenv("RELANCE_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("RELANCE_SANDBOX_DIR", str(tmp_path / "sandbox"))
+    monkeypatch.setenv("RELANCE_SECRET_KEY_FILE", str(tmp_path / "secret_key"))
     runner = CliRunner()
     assert runner.invoke(cli, ["migrate"]).exit_code == 0
 

@@ -183,6 +183,7 @@ def world(pg_url: str, tmp_path: Path) -> Iterator[World]:
     env |= {
         "RELANCE_DATABASE_URL": pg_url,
         "RELANCE_SANDBOX_DIR": str(tmp_path / "sandbox"),
+        "RELANCE_SECRET_KEY_FILE": str(tmp_path / "secret_key"),
         "RELANCE_OUTBOX_DIR": str(tmp_path / "outbox"),
         "RELANCE_LOG_LEVEL": "INFO",
     }

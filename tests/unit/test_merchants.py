@@ -103,3 +103,53 @@ def test_a_profile_change_checks_every_value_and_leaves_the_rest():
     ):
         with pytest.raises(InvalidInput):
             profile.changed(bad)
+
+
+# -- bank details, shown to customers who pay by transfer -----------------------------------
+
+
+def test_bank_details_are_stored_compact_and_upper_case():
+    profile = MerchantProfile("mer_1", "Acme").changed(
+        {"iban": " fr76 3000 6000 0112 3456 7890 189 ", "bic": "bnpafrppxxx"}
+    )
+
+    assert profile.iban == "FR7630006000011234567890189"
+    assert profile.bic == "BNPAFRPPXXX"
+
+
+def test_a_merchant_has_no_bank_details_until_it_gives_them():
+    profile = MerchantProfile("mer_1", "Acme")
+
+    assert (profile.iban, profile.bic) == (None, None)
+
+
+def test_bank_details_are_removed_with_an_empty_value_and_kept_when_not_mentioned():
+    profile = MerchantProfile("mer_1", "Acme", iban="DE89370400440532013000", bic="COBADEFFXXX")
+
+    assert profile.changed({"name": "Acme SA"}).iban == "DE89370400440532013000"
+    cleared = profile.changed({"iban": "", "bic": None})
+    assert (cleared.iban, cleared.bic) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("iban", "why"),
+    [
+        ("FR7630006000011234567890188", "check digits do not match"),
+        ("XX7630006000011234567890189", "known country code"),
+        ("FR763000600001123456789018", "too many or too few characters"),
+        ("FR76 3000 6000 0112 3456 7890 18!", "not laid out as an IBAN"),
+    ],
+)
+def test_a_wrong_iban_is_refused_with_why_and_without_repeating_it(iban, why):
+    profile = MerchantProfile("mer_1", "Acme")
+
+    with pytest.raises(InvalidInput, match=f"The IBAN is not valid: .*{why}") as caught:
+        profile.changed({"iban": iban})
+    assert "3000" not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize("bic", ["BNPAFRP", "BNPAXXPP", "BNPA FRPP XX", "12345678"])
+def test_a_wrong_bic_is_refused_with_what_a_bic_looks_like(bic):
+    with pytest.raises(InvalidInput, match="The BIC is not valid: it is 8 or 11"):
+        MerchantProfile("mer_1", "Acme").changed({"bic": bic})

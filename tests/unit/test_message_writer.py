@@ -12,18 +12,27 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from relance.adapters.message_writer import (
+    ARRANGEMENT_KINDS,
     FAMILIES,
     PARTS,
     TONES,
     TemplateMessageWriter,
     brand_colors,
     format_money,
+    sample_arrangement,
     sample_facts,
 )
 from relance.domain.errors import InvalidInput, InvalidTemplate, NotFound
 from relance.domain.money import Money
 from relance.domain.sms_text import GSM_7, sms_length
-from relance.ports import InvoiceLine, MessageFacts, MessageWriter, RenderedMessage
+from relance.ports import (
+    ArrangementFacts,
+    CardLine,
+    InvoiceLine,
+    MessageFacts,
+    MessageWriter,
+    RenderedMessage,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "src" / "relance" / "data"
 LOCALES = ("fr", "en")
@@ -223,6 +232,200 @@ def test_resolved_thanks_the_customer_for_settling_everything() -> None:
     assert "Merci ! Tout est réglé et votre compte est à jour." in message.text
 
 
+def arrangement(kind: str, locale: str, **changes: Any) -> RenderedMessage:
+    """The confirmation of `kind` for the sample invoice, as the default policy sends it."""
+    terms = replace(sample_arrangement(kind), **changes)
+    return render("arrangement", locale, arrangement=terms, customer_name="Camille Martin")
+
+
+def test_a_plan_confirmation_lists_each_instalment_charged_to_the_card_in_french() -> None:
+    message = arrangement("plan", "fr")
+
+    assert message.subject == "Votre paiement en 3 fois est confirmé"
+    assert "Vous avez choisi de régler en 3 fois. Voici votre échéancier :" in message.text
+    assert "- Échéance 1 : 16,64\u00a0€ le 28 novembre 2026" in message.text
+    assert "- Échéance 2 : 16,63\u00a0€ le 28 décembre 2026" in message.text
+    assert "- Échéance 3 : 16,63\u00a0€ le 28 janvier 2027" in message.text
+    assert f"Total : {AMOUNT['fr']}" in message.text  # the instalments add up to the balance
+    assert "Chaque échéance sera prélevée sur votre carte Visa ••4242 à sa date." in message.text
+    assert "les rappels reprendront pour le solde restant" in message.text
+    assert "Facture F-2026-0042" in message.text  # what the plan settles
+    for shown in ("28 janvier 2027", "Échéance 3 sur 3", "16,63\u00a0€", "votre carte Visa ••4242"):
+        assert shown in message.html
+    assert "Vous avez changé d'avis ?" in message.text
+    assert message.html.count(f'href="{LINK}"') == 1
+
+
+def test_a_plan_confirmation_in_english_writes_amounts_and_dates_the_english_way() -> None:
+    message = arrangement("plan", "en")
+
+    assert message.subject == "Your payment in 3 instalments is confirmed"
+    assert "- Instalment 1: €16.64 on November 28, 2026" in message.text
+    assert "- Instalment 3: €16.63 on January 28, 2027" in message.text
+    assert "Each instalment will be charged to your Visa card ••4242 on its date." in message.text
+    assert "If an instalment cannot be charged, reminders will resume" in message.text
+    assert "Open my payment page:" in message.text
+
+
+def test_instalment_dates_are_the_customers_own_calendar_days() -> None:
+    late = datetime(2026, 12, 28, 23, 30, tzinfo=UTC)  # already the 29th in Paris
+    terms = replace(sample_arrangement("plan"), instalments=((late, Money(4990, "EUR")),))
+
+    paris = render("arrangement", "fr", arrangement=terms, timezone="Europe/Paris")
+    new_york = render("arrangement", "en", arrangement=terms, timezone="America/New_York")
+
+    assert "16,64" not in paris.text
+    assert "49,90\u00a0€ le 29 décembre 2026" in paris.text
+    assert "€49.90 on December 28, 2026" in new_york.text
+
+
+def test_a_plan_without_a_card_is_paid_by_transfer_with_the_bank_details() -> None:
+    transfer = sample_arrangement("transfer")
+    message = arrangement(
+        "plan", "en", card=None, iban=transfer.iban, bic=transfer.bic, reference=transfer.reference
+    )
+
+    assert "Please pay each instalment by bank transfer" in message.text
+    assert "IBAN: FR76 3000 6000 0112 3456 7890 189" in message.text
+    assert "Reference: RF18 5390 0754 7034" in message.text
+    assert "If an instalment is not paid by its date, reminders will resume" in message.text
+    assert "charged to" not in message.text
+
+
+def test_a_plan_without_a_card_or_bank_details_is_paid_through_the_link() -> None:
+    message = arrangement("plan", "fr", card=None)
+
+    assert "Merci de régler chaque échéance à sa date, grâce au lien ci-dessous." in message.text
+    assert "IBAN" not in message.text
+    assert "prélevée" not in message.text
+
+
+def test_a_card_the_gateway_named_only_partly_is_still_named_as_well_as_possible() -> None:
+    last4_only = arrangement("plan", "en", card=CardLine(None, "4242", 1, 2027))
+    anonymous = arrangement("promise", "fr", card=CardLine(None, None, 1, 2027))
+
+    assert "charged to your card ••4242 on its date" in last4_only.text
+    assert "Le montant sera prélevé ce jour-là sur votre carte enregistrée." in anonymous.text
+
+
+def test_a_transfer_confirmation_gives_the_iban_the_bic_and_the_reference() -> None:
+    fr = arrangement("transfer", "fr")
+    en = arrangement("transfer", "en")
+
+    assert fr.subject == "Coordonnées bancaires pour votre virement de 49,90 €"  # one line
+    for line in (
+        "Bénéficiaire : Atelier Lumière SAS",
+        "IBAN : FR76 3000 6000 0112 3456 7890 189",
+        "BIC : AGRIFRPP",
+        "Référence : RF18 5390 0754 7034",
+        f"Montant : {AMOUNT['fr']}",
+    ):
+        assert line in fr.text.splitlines()
+    assert "Indiquez la référence RF18 5390 0754 7034 dans le champ" in fr.text
+    assert "Nous attendons votre virement jusqu'au 26 novembre 2026" in fr.text
+    for shown in ("FR76 3000 6000 0112 3456 7890 189", "AGRIFRPP", "RF18 5390 0754 7034"):
+        assert shown in fr.html
+        assert shown in en.text
+    assert "Please put the reference RF18 5390 0754 7034 in the reference field" in en.text
+    assert "We will wait until November 26, 2026 for your transfer to arrive" in en.text
+    assert "RF18 5390 0754 7034" in en.sms
+    assert "by November 26, 2026" in en.sms
+
+
+def test_bank_details_are_printed_in_groups_of_four_however_they_come() -> None:
+    message = arrangement(
+        "transfer", "en", iban="fr7630006000011234567890189", reference="RF18539007547034"
+    )
+
+    assert "IBAN: FR76 3000 6000 0112 3456 7890 189" in message.text
+    assert "Reference: RF18 5390 0754 7034" in message.text
+
+
+def test_a_transfer_without_a_bic_or_a_beneficiary_names_the_merchant() -> None:
+    message = arrangement("transfer", "en", bic=None, beneficiary=None)
+
+    assert "Beneficiary: Atelier Lumière" in message.text.splitlines()
+    assert "BIC" not in message.text
+    assert "BIC" not in message.html
+
+
+def test_the_bank_details_are_escaped_in_html() -> None:
+    message = arrangement("transfer", "en", beneficiary="<b>Lumière</b> & Co")
+
+    assert "&lt;b&gt;Lumière&lt;/b&gt; &amp; Co" in message.html
+    assert "<b>Lumière</b>" in message.text
+
+
+def test_a_promise_confirmation_names_its_date_and_how_it_is_paid() -> None:
+    by_card = arrangement("promise", "en")
+    by_link = arrangement("promise", "fr", card=None)
+
+    assert by_card.subject == "Noted: you will pay €49.90 on December 4, 2026"
+    assert "You promised to pay €49.90 on December 4, 2026." in by_card.text
+    assert "We will charge your Visa card ••4242 that day." in by_card.text
+    assert "December 4, 2026" in by_card.sms
+    assert by_link.subject == "C'est noté : paiement de 49,90 € le 4 décembre 2026"
+    assert f"vous réglerez {AMOUNT['fr']} le 4 décembre 2026" in by_link.text
+    assert "Merci de régler d'ici cette date, grâce au lien ci-dessous." in by_link.text
+    assert "ne nous est pas parvenu à cette date, les rappels reprendront" in by_link.text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", ARRANGEMENT_KINDS)
+def test_an_arrangement_confirmation_is_a_service_notice_with_a_short_sms(
+    kind: str, locale: str
+) -> None:
+    sample = sample_facts("arrangement", locale)
+    message = writer.render(replace(sample, arrangement=sample_arrangement(kind)))
+
+    assert sample.transactional
+    assert sample.unsubscribe_link is None
+    assert "/u/" not in message.text + message.html
+    assert "unsubscribe" not in message.html.lower()
+    assert "STOP" not in message.sms
+    notice = {"fr": "Ce message de service concerne", "en": "This is a service notice"}[locale]
+    assert notice in message.text
+    assert notice in message.html
+    length = sms_length(message.sms)
+    assert length.encoding == GSM_7
+    assert length.segments <= 2
+    assert message.sms.endswith(LINK)
+
+
+def test_the_arrangement_sample_is_a_plan_that_adds_up_to_the_sample_invoice() -> None:
+    sample = writer.sample_facts("arrangement", "fr")
+
+    assert sample.arrangement is not None
+    assert sample.arrangement.kind == "plan"
+    assert sum(amount.minor for _, amount in sample.arrangement.instalments) == sum(
+        line.amount_due.minor for line in sample.invoices
+    )
+    with pytest.raises(NotFound):
+        sample_arrangement("barter")
+
+
+def test_an_arrangement_message_without_what_was_agreed_is_refused() -> None:
+    transfer = sample_arrangement("transfer")
+    with pytest.raises(InvalidInput, match="confirms a plan"):
+        render("arrangement", "en", arrangement=None)
+    with pytest.raises(InvalidInput, match="needs the merchant's IBAN"):
+        render("arrangement", "en", arrangement=replace(transfer, iban=None))
+    with pytest.raises(InvalidInput, match="at least one date"):
+        render("arrangement", "en", arrangement=replace(transfer, instalments=()))
+    with pytest.raises(InvalidInput, match="'barter' is not an arrangement"):
+        render("arrangement", "en", arrangement=ArrangementFacts("barter", (), None))
+
+
+def test_an_arrangement_override_may_reuse_the_terms_and_is_checked_against_every_kind() -> None:
+    writer.check(
+        "arrangement.txt",
+        "fr",
+        '{% extends "_layout.txt" %}{% block body %}{% include "_arrangement.txt" %}{% endblock %}',
+    )
+    with pytest.raises(InvalidTemplate, match="'None' has no attribute 'last4'"):
+        writer.check("arrangement.sms", "en", "Card ending {{ arrangement.card.last4 }}")
+
+
 def test_the_button_text_contrasts_with_the_brand_colour() -> None:
     assert brand_colors("#1F4E79") == ("#1f4e79", "#ffffff")
     assert brand_colors("#ffd700") == ("#ffd700", "#111827")
@@ -270,7 +473,8 @@ def test_the_sample_is_camille_martins_invoice_in_the_asked_language() -> None:
 def test_there_are_four_overridable_parts_per_family() -> None:
     names = writer.template_names()
 
-    assert len(names) == len(set(names)) == 28 == len(FAMILIES) * len(PARTS)
+    assert len(names) == len(set(names)) == 32 == len(FAMILIES) * len(PARTS)
+    assert "arrangement.sms" in names
     assert "failed_payment.html" in names
     assert "_layout.html" not in names
     assert "{% trans" in writer.default_source("failed_payment.txt")

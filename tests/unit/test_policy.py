@@ -3,10 +3,12 @@ still read, and every way a policy document can be wrong."""
 
 import json
 from datetime import time, timedelta
+from decimal import Decimal
 
 import pytest
 
 from relance import data
+from relance.domain.arrangements import PaymentPageRules
 from relance.domain.errors import InvalidInput, InvalidPolicy
 from relance.domain.policy import (
     CHANNELS,
@@ -108,6 +110,7 @@ def test_the_shipped_default_sequence_warns_reminds_grows_firmer_and_confirms(de
         MessageStep("card_expiring_7", StepKind.CARD_EXPIRING, 7, FRIENDLY, EMAIL_SMS),
         MessageStep("receipt", StepKind.RECEIPT, 0, FRIENDLY, EMAIL),
         MessageStep("resolved", StepKind.RESOLVED, 0, FRIENDLY, EMAIL),
+        MessageStep("arrangement_confirmed", StepKind.ARRANGEMENT, 0, FRIENDLY, EMAIL),
     )
     assert default.segments == {}
 
@@ -145,16 +148,29 @@ def test_each_step_of_the_default_uses_the_template_family_of_its_kind(default):
         (StepKind.CARD_EXPIRING, Anchor.CARD_EXPIRY),
         (StepKind.RECEIPT, Anchor.EVENT),
         (StepKind.RESOLVED, Anchor.EVENT),
+        (StepKind.ARRANGEMENT, Anchor.EVENT),
     ],
 )
 def test_each_kind_of_step_counts_its_days_from_its_own_anchor(kind, anchor):
     assert MessageStep("a", kind, 0, FRIENDLY, EMAIL).anchor is anchor
 
 
-def test_only_final_notices_receipts_and_resolutions_are_transactional():
+def test_only_final_notices_receipts_resolutions_and_arrangements_are_transactional():
     transactional = {k for k in StepKind if MessageStep("a", k, 0, FRIENDLY, EMAIL).transactional}
 
-    assert transactional == {StepKind.FINAL_NOTICE, StepKind.RECEIPT, StepKind.RESOLVED}
+    assert transactional == {
+        StepKind.FINAL_NOTICE,
+        StepKind.RECEIPT,
+        StepKind.RESOLVED,
+        StepKind.ARRANGEMENT,
+    }
+
+
+def test_an_arrangement_step_is_sent_when_the_customer_makes_one_with_no_day():
+    policy = parse_policy(render(steps=[FAILED, step("agreed", "arrangement")]))
+
+    assert policy.steps[1] == MessageStep("agreed", StepKind.ARRANGEMENT, 0, FRIENDLY, EMAIL)
+    assert policy.steps[1].template == "arrangement"
 
 
 def test_a_step_may_name_its_own_template_family():
@@ -605,9 +621,9 @@ def test_a_step_placed_by_the_field_of_another_anchor_is_refused(kind, given, wa
     refused(text, f"Step 'misplaced'.* is a {kind} step, placed by '{wanted}': remove '{given}'")
 
 
-@pytest.mark.parametrize("kind", ["receipt", "resolved"])
+@pytest.mark.parametrize("kind", ["receipt", "resolved", "arrangement"])
 @pytest.mark.parametrize("field", ["day", "days_before_due"])
-def test_a_receipt_or_resolution_with_a_day_is_refused(kind, field):
+def test_a_receipt_resolution_or_arrangement_with_a_day_is_refused(kind, field):
     text = render(steps=[step("done", kind, **{field: 0})])
 
     refused(text, f"Step 'done'.* is a {kind} step, sent when its event happens: remove '{field}'")
@@ -640,8 +656,8 @@ def test_two_steps_with_the_same_key_are_refused():
     )
 
 
-@pytest.mark.parametrize("kind", ["receipt", "resolved"])
-def test_a_sequence_with_two_receipts_or_two_resolutions_is_refused(kind):
+@pytest.mark.parametrize("kind", ["receipt", "resolved", "arrangement"])
+def test_a_sequence_with_two_receipts_resolutions_or_arrangements_is_refused(kind):
     steps = [FAILED, step("one", kind), step("two", kind)]
 
     refused(render(steps=steps), f"more than one '{kind}' step")
@@ -683,6 +699,101 @@ def test_each_segment_is_checked_as_a_whole_sequence():
     steps = [step("twice", "follow_up", day=3), step("twice", "follow_up", day=5)]
 
     refused(render(extra=tables("segments.vip.steps", steps)), r"twice.*segments.vip.steps")
+
+
+# -- [payment_page] -----------------------------------------------------------------------------
+
+
+def page_rules(body: str) -> PaymentPageRules:
+    return parse_policy(render(extra=f"[payment_page]\n{body}")).payment_page
+
+
+def test_the_shipped_default_payment_page_offers_plans_promises_and_transfers(default):
+    assert default.payment_page == PaymentPageRules(
+        plans=True,
+        plan_max_instalments=4,
+        plan_min_instalment=Decimal("10"),
+        plan_refused_after_broken_months=12,
+        promise_window_days=14,
+        transfer_grace_days=5,
+        card_attempts_per_hour=5,
+    )
+
+
+def test_a_policy_without_a_payment_page_section_takes_the_defaults():
+    assert parse_policy(render()).payment_page == PaymentPageRules()
+
+
+def test_the_payment_page_rules_are_read_as_written_and_the_rest_defaulted():
+    rules = page_rules(
+        "plans = false\nplan_max_instalments = 12\nplan_min_instalment = 25.5\n"
+        "plan_refused_after_broken_months = 0\npromise_window_days = 60\n"
+        "transfer_grace_days = 30"
+    )
+
+    assert rules == PaymentPageRules(
+        plans=False,
+        plan_max_instalments=12,
+        plan_min_instalment=Decimal("25.5"),
+        plan_refused_after_broken_months=0,
+        promise_window_days=60,
+        transfer_grace_days=30,
+        card_attempts_per_hour=5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [("10", "10"), ("0.1", "0.1"), ('"12.50"', "12.50"), ("0", "0"), ("1000000", "1000000")],
+)
+def test_the_minimum_instalment_is_read_exactly_as_written(written, amount):
+    # Read through its text: 0.1 stays 0.1, never 0.1000000000000000055511151231257827.
+    rules = page_rules(f"plan_min_instalment = {written}")
+
+    assert rules.plan_min_instalment == Decimal(amount)
+    assert str(rules.plan_min_instalment) == amount
+
+
+def test_a_first_format_policy_may_have_a_payment_page_section():
+    rules = parse_policy(V1_DEFAULT + "\n[payment_page]\npromise_window_days = 7\n").payment_page
+
+    assert rules == PaymentPageRules(promise_window_days=7)
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("plan_max_instalments = 1", r"'plan_max_instalments' in \[payment_page\].* from 2 to 12"),
+        ("plan_max_instalments = 13", "'plan_max_instalments'.* from 2 to 12"),
+        ("plan_max_instalments = 4.0", "'plan_max_instalments'.* whole number"),
+        ('plan_max_instalments = "4"', "'plan_max_instalments'.* whole number"),
+        ("plan_refused_after_broken_months = -1", "'plan_refused_after_broken_months'.* 0 to"),
+        ("promise_window_days = 0", "'promise_window_days'.* from 1 to 60"),
+        ("promise_window_days = 61", "'promise_window_days'.* from 1 to 60"),
+        ("transfer_grace_days = 0", "'transfer_grace_days'.* from 1 to 30"),
+        ("transfer_grace_days = 31", "'transfer_grace_days'.* from 1 to 30"),
+        ("card_attempts_per_hour = 0", "'card_attempts_per_hour'.* from 1 to 50"),
+        ("card_attempts_per_hour = true", "'card_attempts_per_hour'.* whole number"),
+        ("plans = 1", r"'plans' in \[payment_page\] must be true or false"),
+        ('plans = "yes"', "'plans'.* true or false"),
+        ("plan_min_instalment = -1", "'plan_min_instalment'.* amount from 0 to 1000000"),
+        ("plan_min_instalment = 1000000.01", "'plan_min_instalment'.* amount"),
+        ('plan_min_instalment = "ten"', "'plan_min_instalment'.* amount"),
+        ('plan_min_instalment = "NaN"', "'plan_min_instalment'.* amount"),
+        ("plan_min_instalment = inf", "'plan_min_instalment'.* amount"),
+        ("plan_min_instalment = true", "'plan_min_instalment'.* amount"),
+        (
+            "plan_min_instalments = 10",
+            r"\[payment_page\] has an unknown field: 'plan_min_instalments'",
+        ),
+    ],
+)
+def test_a_payment_page_rule_out_of_its_range_is_refused_and_named(body, match):
+    refused(render(extra=f"[payment_page]\n{body}"), match)
+
+
+def test_a_payment_page_section_that_is_not_a_table_is_refused():
+    refused('payment_page = "on"\n' + render(), r"\[payment_page\] must be a table")
 
 
 # -- the first format, [reminders], still read --------------------------------------------

@@ -49,7 +49,7 @@ from relance.domain.errors import InvalidInput, InvalidTemplate, NotFound
 from relance.domain.merchants import MerchantProfile
 from relance.domain.money import Money
 from relance.domain.sms_text import UCS_2, sms_length
-from relance.ports import CardLine, InvoiceLine, MessageFacts, RenderedMessage
+from relance.ports import ArrangementFacts, CardLine, InvoiceLine, MessageFacts, RenderedMessage
 
 FAMILIES = (
     "pre_due",
@@ -59,8 +59,10 @@ FAMILIES = (
     "card_expiring",
     "receipt",
     "resolved",
+    "arrangement",
 )
 DUNNING_FAMILIES = FAMILIES[:4]  # always about at least one unpaid invoice
+ARRANGEMENT_KINDS = ("plan", "promise", "transfer")  # what the customer chose on the payment page
 PARTS = ("subject", "txt", "html", "sms")
 TONES = ("friendly", "neutral", "firm")
 LANGUAGES = ("en", "fr")  # English is the templates' source language and the fallback
@@ -107,6 +109,8 @@ class TemplateMessageWriter:
         family = _family(facts.template)
         if family in DUNNING_FAMILIES and not facts.invoices:
             raise InvalidInput(f"A {family} message is about unpaid invoices, and has none.")
+        if family == "arrangement":
+            _check_arrangement(facts.arrangement)
         language = _language(facts.locale)
         variables = message_variables(facts)
         parts: dict[str, str] = {}
@@ -161,15 +165,72 @@ def message_variables(facts: MessageFacts) -> dict[str, Any]:
         if facts.suspension_at
         else None,
         "amount_paid": format_money(facts.amount_paid, fmt) if facts.amount_paid else None,
-        "card": {
-            "brand": _brand_name(card.brand),
-            "last4": card.last4,
-            "expiry": f"{card.exp_month:02d}/{card.exp_year}",
-        }
-        if card
+        "card": _card(card) if card else None,
+        "arrangement": _arrangement(facts.arrangement, facts.merchant.name, zone, fmt)
+        if facts.arrangement
         else None,
         "sender_email": facts.sender_email,
     }
+
+
+def _card(card: CardLine) -> dict[str, Any]:
+    return {
+        "brand": _brand_name(card.brand),
+        "last4": card.last4,
+        "expiry": f"{card.exp_month:02d}/{card.exp_year}",
+    }
+
+
+def _arrangement(
+    terms: ArrangementFacts, merchant_name: str, zone: ZoneInfo, locale: str
+) -> dict[str, Any]:
+    """The plan's schedule, the promised date or the transfer's bank details, written for the
+    customer. `date` and `amount` are the first (for a promise or a transfer, the only) payment;
+    for a transfer, `date` is the day reminders wait until for the money to arrive."""
+    schedule = [
+        {"number": n, "date": _long_date(at, zone, locale), "amount": format_money(amount, locale)}
+        for n, (at, amount) in enumerate(terms.instalments, start=1)
+    ]
+    currencies = {amount.currency for _, amount in terms.instalments}
+    total = (
+        Money(sum(amount.minor for _, amount in terms.instalments), currencies.pop())
+        if len(currencies) == 1
+        else None
+    )
+    return {
+        "kind": terms.kind,
+        "instalments": schedule,
+        "count": len(schedule),
+        "date": schedule[0]["date"] if schedule else None,
+        "amount": schedule[0]["amount"] if schedule else None,
+        "total": format_money(total, locale) if total else None,
+        "card": _card(terms.card) if terms.card else None,
+        "beneficiary": (terms.beneficiary or "").strip() or merchant_name,
+        "iban": _in_fours(terms.iban) if terms.iban else None,
+        "bic": "".join(terms.bic.split()).upper() if terms.bic else None,
+        "reference": _in_fours(terms.reference) if terms.reference else None,
+    }
+
+
+def _in_fours(code: str) -> str:
+    """An IBAN or an RF reference in its printed form (FR76 3000 6000 …), whatever spacing it
+    came with: groups of four are how banks print them and how people copy them without error."""
+    compact = "".join(code.split()).upper()
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+def _check_arrangement(terms: ArrangementFacts | None) -> None:
+    """A confirmation must state what was agreed; one without its terms would mislead."""
+    if terms is None:
+        raise InvalidInput("An arrangement message confirms a plan, a promise or a transfer.")
+    if terms.kind not in ARRANGEMENT_KINDS:
+        raise InvalidInput(
+            f"'{terms.kind}' is not an arrangement; there are {', '.join(ARRANGEMENT_KINDS)}."
+        )
+    if not terms.instalments:
+        raise InvalidInput(f"A {terms.kind} confirmation needs at least one date and amount.")
+    if terms.kind == "transfer" and not (terms.iban and terms.reference):
+        raise InvalidInput("A transfer confirmation needs the merchant's IBAN and a reference.")
 
 
 def brand_colors(color: str) -> tuple[str, str]:
@@ -190,7 +251,7 @@ def sample_facts(family: str, locale: str) -> MessageFacts:
     preview shows a merchant before any real customer exists."""
     family = _family(family)
     due = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-    transactional = family in ("card_expiring", "receipt", "resolved")
+    transactional = family in ("card_expiring", "receipt", "resolved", "arrangement")
     return MessageFacts(
         template=family,
         locale=locale,
@@ -216,7 +277,43 @@ def sample_facts(family: str, locale: str) -> MessageFacts:
         suspension_at=due + timedelta(days=14) if family == "final_notice" else None,
         amount_paid=Money(4990, "EUR") if family in ("receipt", "resolved") else None,
         card=CardLine("visa", "4242", 12, 2026) if family == "card_expiring" else None,
+        arrangement=sample_arrangement("plan") if family == "arrangement" else None,
     )
+
+
+def sample_arrangement(kind: str) -> ArrangementFacts:
+    """What Camille could choose for the sample invoice (49,90 €) on the payment page: three
+    monthly instalments or a promise on a later date, both charged to her Visa, or a transfer
+    that reminders wait five days for."""
+    if kind not in ARRANGEMENT_KINDS:
+        raise NotFound(
+            f"There is no arrangement '{kind}'; there are {', '.join(ARRANGEMENT_KINDS)}."
+        )
+    card = CardLine("visa", "4242", 12, 2028)
+    if kind == "plan":
+        # monthly on the 28th; the cent that does not split evenly goes on the first
+        monthly = ((2026, 11, 1664), (2026, 12, 1663), (2027, 1, 1663))
+        schedule = tuple(
+            (datetime(year, month, 28, 9, tzinfo=UTC), Money(cents, "EUR"))
+            for year, month, cents in monthly
+        )
+        return ArrangementFacts("plan", schedule, card)
+    if kind == "promise":
+        return ArrangementFacts(
+            "promise", ((datetime(2026, 12, 4, 9, tzinfo=UTC), _BALANCE),), card
+        )
+    return ArrangementFacts(
+        "transfer",
+        ((datetime(2026, 11, 26, 9, tzinfo=UTC), _BALANCE),),
+        None,
+        iban="FR76 3000 6000 0112 3456 7890 189",  # the example IBAN French banks publish
+        bic="AGRIFRPP",
+        beneficiary="Atelier Lumière SAS",
+        reference="RF18 5390 0754 7034",  # ISO 11649's own example
+    )
+
+
+_BALANCE = Money(4990, "EUR")
 
 
 _SAMPLE_ADVICE = {  # as the decline tables word insufficient funds
@@ -251,6 +348,37 @@ def _check_variants(family: str, locale: str) -> list[MessageFacts]:
     variants += [replace(base, invoices=(first, second)), replace(bare, invoices=(first, foreign))]
     if family not in DUNNING_FAMILIES:
         variants.append(replace(bare, invoices=(), card=None))
+    if family == "arrangement":
+        variants += _arrangement_variants(base, bare)
+    return variants
+
+
+def _arrangement_variants(base: MessageFacts, bare: MessageFacts) -> list[MessageFacts]:
+    """Each kind, and for a plan or a promise every way it may be paid: a card named as fully
+    as the gateway told us, the payment page, or a transfer; a transfer without BIC or name."""
+    transfer = sample_arrangement("transfer")
+    variants = [
+        replace(base, arrangement=transfer),
+        replace(bare, invoices=(), arrangement=replace(transfer, bic=None, beneficiary=None)),
+    ]
+    for kind in ("plan", "promise"):
+        terms = sample_arrangement(kind)
+        variants += [
+            replace(base, arrangement=terms),
+            replace(base, arrangement=replace(terms, card=CardLine(None, "4242", 1, 2027))),
+            replace(bare, arrangement=replace(terms, card=CardLine(None, None, 1, 2027))),
+            replace(bare, invoices=(), arrangement=replace(terms, card=None)),
+            replace(
+                base,
+                arrangement=replace(
+                    terms,
+                    card=None,
+                    iban=transfer.iban,
+                    bic=transfer.bic,
+                    reference=transfer.reference,
+                ),
+            ),
+        ]
     return variants
 
 

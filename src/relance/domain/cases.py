@@ -36,6 +36,7 @@ class ActionKind(StrEnum):
     REMINDER = "reminder"  # a message step: before the due date, after a failure, receipts…
     EXHAUST = "exhaust"
     WEBHOOK = "webhook"  # one event to one merchant endpoint
+    INSTALMENT = "instalment"  # a plan's instalment or a promised payment, charged or checked
 
 
 ALL_KINDS = frozenset({ActionKind.RETRY, ActionKind.REMINDER, ActionKind.EXHAUST})

@@ -27,6 +27,15 @@ class EventKind(StrEnum):
     CASE_PAUSED = "case_paused"
     CASE_RESUMED = "case_resumed"
     CASE_CLOSED = "case_closed"
+    # The customer on the payment page (each names the message that brought them).
+    CARD_UPDATED = "card_updated"
+    CARD_REFUSED = "card_refused"
+    PAGE_PAYMENT_SUCCEEDED = "page_payment_succeeded"
+    PAGE_PAYMENT_FAILED = "page_payment_failed"
+    ARRANGEMENT_MADE = "arrangement_made"  # a plan, a promise or a transfer: dunning paused
+    INSTALMENT_PAID = "instalment_paid"
+    ARRANGEMENT_BROKEN = "arrangement_broken"  # dunning resumes
+    ARRANGEMENT_COMPLETED = "arrangement_completed"
 
 
 @dataclass(frozen=True, slots=True)

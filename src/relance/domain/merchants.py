@@ -15,6 +15,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import schwifty
+from schwifty.exceptions import (
+    InvalidChecksumDigits,
+    InvalidCountryCode,
+    InvalidLength,
+    SchwiftyException,
+)
+
 from relance.domain.customers import (
     LOCALES,
     check_country,
@@ -74,6 +82,9 @@ class MerchantProfile:
     default_locale: str = "fr"
     country: str = "FR"  # ISO 3166-1 alpha-2: public holidays when a customer has none
     sms_sender: str | None = None  # alphanumeric sender id or number for SMS
+    # The merchant's own account, printed on its invoices: customers may pay by transfer to it.
+    iban: str | None = None  # compact, upper-case
+    bic: str | None = None
 
     def changed(self, changes: Mapping[str, Any]) -> MerchantProfile:
         """A copy with `changes` applied, every value checked (all or nothing)."""
@@ -104,9 +115,41 @@ class MerchantProfile:
             raise InvalidInput(
                 f"service_description takes one text per locale ({', '.join(LOCALES)})."
             )
+        for key, check in (("iban", _check_iban), ("bic", _check_bic)):
+            if key in values:
+                text = str(values[key] or "").strip()
+                values[key] = check(text) if text else None
         return replace(self, **values)
 
     def service_in(self, locale: str) -> str | None:
         return self.service_description.get(locale) or next(
             iter(self.service_description.values()), None
         )
+
+
+# Sentences never repeat the value: an account number does not belong in logs or error pages.
+_IBAN_PROBLEMS: tuple[tuple[type[SchwiftyException], str], ...] = (
+    (InvalidChecksumDigits, "its check digits do not match (a character is mistyped)"),
+    (InvalidCountryCode, "it does not start with a known country code, like FR or DE"),
+    (InvalidLength, "it has too many or too few characters for its country"),
+)
+
+
+def _check_iban(text: str) -> str:
+    try:
+        return str(schwifty.IBAN(text).compact)
+    except SchwiftyException as exc:
+        why = next(
+            (sentence for kind, sentence in _IBAN_PROBLEMS if isinstance(exc, kind)),
+            "it is not laid out as an IBAN of its country",
+        )
+        raise InvalidInput(f"The IBAN is not valid: {why}.") from None
+
+
+def _check_bic(text: str) -> str:
+    try:
+        return str(schwifty.BIC(text).compact)
+    except SchwiftyException:
+        raise InvalidInput(
+            "The BIC is not valid: it is 8 or 11 letters and digits, like BNPAFRPP or BNPAFRPPXXX."
+        ) from None

@@ -17,6 +17,8 @@ class PaymentMethodUsed(StrEnum):
     OTHER = "other"
     CARD_ATTEMPT = "card_attempt"  # a succeeded attempt reported by the merchant's processor
     RETRY = "retry"  # a retry Relance made through its gateway
+    PAYMENT_PAGE = "payment_page"  # the customer paid on the payment page (card on file)
+    INSTALMENT = "instalment"  # a payment plan's instalment or a promised payment, charged
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,13 @@ Policies are TOML documents (see data/policies/default.toml), versioned per merc
 keeps the version it was planned with, so a policy change never rewrites running cases.
 
 The current format describes message *sequences* under `[messages]`: steps anchored on the
-payment failure, the invoice's due date, the card's expiry or an event (a receipt), each with
-its channels and tone, plus the sending rules every message obeys (respect.SendingRules). A
-merchant may give a customer segment its own sequence under `[segments.<name>]`.
+payment failure, the invoice's due date, the card's expiry or an event (a receipt, an
+arrangement made on the payment page), each with its channels and tone, plus the sending rules
+every message obeys (respect.SendingRules). A merchant may give a customer segment its own
+sequence under `[segments.<name>]`.
+
+What the customer may arrange on the payment page (plans, promises, transfers) is read from
+the optional `[payment_page]` section, in either format.
 
 The first format (`[reminders]`, failure-day reminders by email only) is still read and
 translated, because merchants have stored policies in it and a stored policy must keep loading.
@@ -17,13 +21,15 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from relance.domain.arrangements import PLAN_MIN_INSTALMENT_MAX, RULE_LIMITS, PaymentPageRules
 from relance.domain.errors import InvalidPolicy
 from relance.domain.respect import QuietHours as QuietHours
 from relance.domain.respect import SendingRules as SendingRules
@@ -39,7 +45,7 @@ CHANNELS = ("email", "sms")
 _STEP_KEY = re.compile(r"[a-z0-9_]{1,40}")
 _SEGMENT_NAME = re.compile(r"[a-z0-9_-]{1,40}")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_V2_TABLES = ("policy", "retries", "messages", "segments", "exhaustion")
+_V2_TABLES = ("policy", "retries", "messages", "segments", "exhaustion", "payment_page")
 _MESSAGE_FIELDS = (
     "quiet_hours",
     "quiet_days",
@@ -72,6 +78,7 @@ class StepKind(StrEnum):
     CARD_EXPIRING = "card_expiring"
     RECEIPT = "receipt"
     RESOLVED = "resolved"
+    ARRANGEMENT = "arrangement"  # confirms a plan, promise or transfer chosen on the page
 
 
 class Anchor(StrEnum):
@@ -80,7 +87,7 @@ class Anchor(StrEnum):
     FAILURE = "failure"  # days after the first failed payment
     DUE_DATE = "due_date"  # days before the invoice is due
     CARD_EXPIRY = "card_expiry"  # days before the card on file expires
-    EVENT = "event"  # sent when something happens (a payment), no offset
+    EVENT = "event"  # sent when something happens (a payment, an arrangement), no offset
 
 
 _ANCHOR_OF = MappingProxyType(
@@ -92,10 +99,17 @@ _ANCHOR_OF = MappingProxyType(
         StepKind.CARD_EXPIRING: Anchor.CARD_EXPIRY,
         StepKind.RECEIPT: Anchor.EVENT,
         StepKind.RESOLVED: Anchor.EVENT,
+        StepKind.ARRANGEMENT: Anchor.EVENT,
     }
 )
-# Legal and transaction notices: sent even to customers who opted out of reminders.
-_TRANSACTIONAL = frozenset({StepKind.FINAL_NOTICE, StepKind.RECEIPT, StepKind.RESOLVED})
+# Legal and transaction notices: sent even to customers who opted out of reminders. The
+# confirmation of an arrangement is the customer's own request answered (its schedule, what
+# will be charged when), so it belongs here too.
+_TRANSACTIONAL = frozenset(
+    {StepKind.FINAL_NOTICE, StepKind.RECEIPT, StepKind.RESOLVED, StepKind.ARRANGEMENT}
+)
+# Event steps answer one event each: two of a kind in a sequence would send two messages.
+_ONE_PER_SEQUENCE = (StepKind.RECEIPT, StepKind.RESOLVED, StepKind.ARRANGEMENT)
 # The TOML field that positions a step, by anchor; event steps have none.
 _POSITION = MappingProxyType(
     {
@@ -148,6 +162,7 @@ class DunningPolicy:
     sending: SendingRules
     starting_tone: StartingTone
     exhaust_day: int
+    payment_page: PaymentPageRules = field(default_factory=PaymentPageRules)
 
     def steps_for(self, segment: str | None) -> tuple[MessageStep, ...]:
         """The sequence for a customer; a segment without its own sequence gets the default."""
@@ -198,6 +213,7 @@ def parse_policy(text: str) -> DunningPolicy:
     if isinstance(technical, bool) or not isinstance(technical, int) or not 1 <= technical <= 1440:
         raise InvalidPolicy("technical_retry_minutes must be between 1 and 1440.")
     exhaust_day = _require(exhaustion, "day", int, "exhaustion")
+    payment_page = _payment_page(doc.get("payment_page", {}))
     for segment, sequence in [(None, steps), *segments.items()]:
         _check_exhaustion(exhaust_day, retry_days, sequence, segment)
     return DunningPolicy(
@@ -210,6 +226,7 @@ def parse_policy(text: str) -> DunningPolicy:
         sending=sending,
         starting_tone=starting,
         exhaust_day=exhaust_day,
+        payment_page=payment_page,
     )
 
 
@@ -282,7 +299,7 @@ def _sequence(raw: list[Any], where: str) -> tuple[MessageStep, ...]:
                 f"step '{before.key}' (day {before.offset_days}): failure message days must be "
                 "strictly increasing."
             )
-    for kind in (StepKind.RECEIPT, StepKind.RESOLVED):
+    for kind in _ONE_PER_SEQUENCE:
         if sum(s.kind is kind for s in steps) > 1:
             raise InvalidPolicy(f"[[{where}]] has more than one '{kind}' step; one is enough.")
     return steps
@@ -364,6 +381,49 @@ def _whole(table: dict[str, Any], key: str, default: int, least: int, most: int)
     if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
         raise InvalidPolicy(f"'{key}' in [messages] must be a whole number from {least} to {most}.")
     return value
+
+
+# -- [payment_page] (both formats) -------------------------------------------------------
+
+
+def _payment_page(raw: Any) -> PaymentPageRules:
+    if not isinstance(raw, dict):
+        raise InvalidPolicy("[payment_page] must be a table.")
+    default = PaymentPageRules()
+    known = ("plans", "plan_min_instalment", *RULE_LIMITS)
+    _no_unknown(raw, known, "[payment_page] has an unknown field")
+    plans = raw.get("plans", default.plans)
+    if not isinstance(plans, bool):
+        raise InvalidPolicy("'plans' in [payment_page] must be true or false.")
+    whole = {}
+    for key, (least, most) in RULE_LIMITS.items():
+        value = raw.get(key, getattr(default, key))
+        if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= most:
+            raise InvalidPolicy(
+                f"'{key}' in [payment_page] must be a whole number from {least} to {most}."
+            )
+        whole[key] = value
+    return PaymentPageRules(
+        plans=plans,
+        plan_min_instalment=_amount(raw.get("plan_min_instalment", default.plan_min_instalment)),
+        **whole,
+    )
+
+
+def _amount(value: Any) -> Decimal:
+    """An amount in major units: 10, 10.5 or "10.50" (read from its text, so 0.1 stays 0.1)."""
+    amount = None
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            amount = None
+    if amount is None or not amount.is_finite() or not 0 <= amount <= PLAN_MIN_INSTALMENT_MAX:
+        raise InvalidPolicy(
+            "'plan_min_instalment' in [payment_page] must be an amount from 0 to "
+            f"{PLAN_MIN_INSTALMENT_MAX}, in the balance's currency (e.g. 10 or 12.50)."
+        )
+    return amount
 
 
 # -- the first format: [reminders] ---------------------------------------------------------

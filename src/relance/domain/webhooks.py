@@ -18,6 +18,13 @@ class WebhookEvent(StrEnum):
     CASE_EXHAUSTED = "case.exhausted"
     SUSPEND_REQUESTED = "customer.suspend_requested"
     REINSTATE_REQUESTED = "customer.reinstate_requested"
+    # What the customer did on the payment page.
+    PAYMENT_METHOD_UPDATED = "customer.payment_method_updated"
+    PAGE_PAYMENT_FAILED = "payment_page.payment_failed"
+    ARRANGEMENT_ACCEPTED = "arrangement.accepted"  # plan, promise or transfer
+    INSTALMENT_PAID = "arrangement.instalment_paid"
+    ARRANGEMENT_BROKEN = "arrangement.broken"
+    ARRANGEMENT_COMPLETED = "arrangement.completed"
 
 
 # Deliveries are retried with exponential backoff for this long, then given up.

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from relance.domain.declines import DeclineCatalogue
 from relance.domain.network_rules import NetworkRules
 from relance.ports import (
+    CardVault,
     Channel,
     Clock,
     MessageWriter,
@@ -32,3 +33,5 @@ class Context:
     payment_link_pattern: str = "{public_url}/pay/{token}"
     payment_link_days: int = 14
     sms_sender: str = "Relance"
+    secret_key: str = "relance-development-key-never-used-in-production"
+    vault: CardVault | None = None  # where the payment page's card form goes

@@ -125,6 +125,15 @@ def opt_outs_of(ctx: Context, merchant_id: str, customer_id: str) -> list[OptOut
         return store.opt_outs(merchant_id, customer_id)
 
 
+def revoke_payment_links(ctx: Context, merchant_id: str, customer_id: str) -> int:
+    """Every payment link sent to the customer stops working (a forwarded email, a shared
+    phone); the next message carries a new one. Returns how many were revoked."""
+    with ctx.uow() as store:
+        if store.get_customer(merchant_id, customer_id) is None:
+            raise NotFound(f"No customer has the id '{customer_id}'.")
+        return store.revoke_payment_links(merchant_id, customer_id, ctx.clock.now())
+
+
 def unsubscribe_target(ctx: Context, token: str) -> str | None:
     """The merchant's name behind an unsubscribe link, recording nothing: mail scanners open
     every link, so only the confirming POST opts out."""

@@ -31,6 +31,7 @@ from relance.ports import ChargeRequest, ChargeResult, Store
 from relance.services.cases import apply_decisions
 from relance.services.context import Context
 from relance.services.declines import failure_summary
+from relance.services.instalments import run_instalment
 from relance.services.message_plans import final_notice_still_due
 from relance.services.messaging import send_due_message
 from relance.services.payments import receive_payment
@@ -194,6 +195,7 @@ HANDLERS = {
     ActionKind.REMINDER: send_due_message,
     ActionKind.EXHAUST: exhaust_case,
     ActionKind.WEBHOOK: deliver_webhook,
+    ActionKind.INSTALMENT: run_instalment,
 }
 
 

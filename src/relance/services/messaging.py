@@ -14,7 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from schwifty import IBAN
+
 from relance.domain.actions import ActionStatus, ScheduledAction
+from relance.domain.arrangements import ArrangementKind
 from relance.domain.cases import (
     ActionKind,
     CaseStatus,
@@ -30,8 +33,11 @@ from relance.domain.messages import COUNTED, Message, MessageStatus
 from relance.domain.money import Money
 from relance.domain.policy import DunningPolicy, MessageStep, StepKind
 from relance.domain.respect import next_send_slot
+from relance.domain.transfers import format_reference
 from relance.ids import new_id
 from relance.ports import (
+    ArrangementFacts,
+    ArrangementRecord,
     CardLine,
     Delivery,
     DeliveryError,
@@ -43,11 +49,12 @@ from relance.ports import (
 )
 from relance.services.context import Context
 from relance.services.declines import customer_message
+from relance.services.links import sign_token
 from relance.services.message_plans import holiday_country, notice_period
 from relance.services.policies import policy_for, policy_of_case
 
 # Answers to something the customer just did: sent at once, outside the cap and quiet time.
-RESPONSES = frozenset({StepKind.RECEIPT, StepKind.RESOLVED})
+RESPONSES = frozenset({StepKind.RECEIPT, StepKind.RESOLVED, StepKind.ARRANGEMENT})
 # Steps about an unpaid case: one message may cover every case of the customer.
 DUNNING = frozenset({StepKind.FAILED_PAYMENT, StepKind.FOLLOW_UP, StepKind.FINAL_NOTICE})
 REPEAT_WINDOW = timedelta(days=365)
@@ -103,7 +110,8 @@ class _Outcome:
 
 
 def _link(ctx: Context, token: str) -> str:
-    return ctx.payment_link_pattern.format(public_url=ctx.public_url.rstrip("/"), token=token)
+    signed = sign_token(ctx.secret_key, token)
+    return ctx.payment_link_pattern.format(public_url=ctx.public_url.rstrip("/"), token=signed)
 
 
 def invoice_lines(invoices: list[Invoice]) -> tuple[InvoiceLine, ...]:
@@ -155,7 +163,42 @@ def _covered_invoices(
         return [invoice] if not invoice.is_settled else []
     if step.kind is StepKind.PRE_DUE and invoice is not None:
         return [invoice]
+    if step.kind is StepKind.ARRANGEMENT:
+        arrangement = _arrangement(store, action)
+        if arrangement is not None:
+            found = [store.get_invoice(action.merchant_id, i) for i in arrangement.invoice_ids]
+            return [i for i in found if i is not None and not i.is_settled]
     return []
+
+
+def _arrangement(store: Store, action: ScheduledAction) -> ArrangementRecord | None:
+    arrangement_id = (action.payload or {}).get("arrangement_id")
+    if arrangement_id is None:
+        return None
+    return store.get_arrangement(action.merchant_id, str(arrangement_id))
+
+
+def _arrangement_facts(
+    store: Store, action: ScheduledAction, customer: Customer, merchant: MerchantProfile
+) -> ArrangementFacts | None:
+    a = _arrangement(store, action)
+    if a is None:
+        return None
+    card = None
+    if a.payment_method_id:
+        method = store.current_payment_method(action.merchant_id, customer.id)
+        if method is not None and method.exp_month and method.exp_year:
+            card = CardLine(method.brand, method.last4, method.exp_month, method.exp_year)
+    transfer = a.kind is ArrangementKind.TRANSFER
+    return ArrangementFacts(
+        kind=a.kind.value,
+        instalments=tuple((i.due_at, i.amount) for i in a.instalments),
+        card=card,
+        iban=IBAN(merchant.iban).formatted if transfer and merchant.iban else None,
+        bic=merchant.bic if transfer else None,
+        beneficiary=merchant.name if transfer else None,
+        reference=format_reference(a.reference) if a.reference else None,
+    )
 
 
 def _recent_cover(
@@ -260,6 +303,9 @@ def _facts(
         else None,
         amount_paid=paid,
         card=card,
+        arrangement=_arrangement_facts(store, action, customer, merchant)
+        if step.kind is StepKind.ARRANGEMENT
+        else None,
     )
 
 

@@ -22,6 +22,7 @@ from relance.domain.policy import StepKind
 from relance.domain.webhooks import WebhookEvent
 from relance.ids import new_id
 from relance.ports import Store
+from relance.services.arrangements import settle_if_paid
 from relance.services.cases import apply_decisions, open_case
 from relance.services.context import Context
 from relance.services.declines import failure_summary
@@ -67,6 +68,7 @@ def receive_payment(
         store.actions.cancel_open_for_invoice(
             invoice.id, {ActionKind.REMINDER}, f"Invoice {invoice.number} is paid.", now
         )
+        settle_if_paid(store, merchant_id, invoice.customer_id, now)
     case = store.case_for_invoice(merchant_id, invoice.id)
     if case is None or case.status is CaseStatus.RECOVERED:
         return updated

@@ -157,9 +157,17 @@ class ActionQueue:
         )
         return result.rowcount
 
-    def unhold(self, case_id: str, now: datetime) -> int:
-        """Resume a paused case: what fell due while paused becomes due now."""
+    def unhold(self, case_id: str, now: datetime, shift: timedelta | None = None) -> int:
+        """Resume a paused case: what fell due while paused becomes due now. `shift` first
+        moves every held action later by the time the pause lasted (a broken payment plan
+        resumes the sequence where it stood, rather than firing everything at once)."""
         held = and_(_a.c.case_id == case_id, _a.c.status == ActionStatus.HELD.value)
+        if shift:
+            rows = self.conn.execute(select(_a.c.id, _a.c.due_at).where(held)).all()
+            for action_id, due_at in rows:
+                self.conn.execute(
+                    update(_a).where(_a.c.id == action_id).values(due_at=due_at + shift)
+                )
         self.conn.execute(update(_a).where(held, _a.c.due_at < now).values(due_at=now))
         result = self.conn.execute(update(_a).where(held).values(status=ActionStatus.PENDING.value))
         return result.rowcount
@@ -190,6 +198,34 @@ class ActionQueue:
             .returning(*_a.c)
         ).all()
         return sorted((_action(r) for r in claimed), key=lambda a: (a.due_at, a.id))
+
+    def claim(
+        self, action_ids: Iterable[str], owner: str, now: datetime, lease: timedelta
+    ) -> list[ScheduledAction]:
+        """Claim these pending actions now, whatever their due time (the payment page charges
+        at once what it just scheduled); those another worker holds are left to it."""
+        ids = list(action_ids)
+        if not ids:
+            return []
+        chosen = (
+            select(_a.c.id)
+            .where(_a.c.id.in_(ids), _a.c.status == ActionStatus.PENDING.value)
+            .with_for_update(skip_locked=True)
+        )
+        self.conn.execute(
+            update(_a)
+            .where(_a.c.id.in_(chosen.scalar_subquery()))
+            .values(
+                status=ActionStatus.RUNNING.value,
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+                claims=_a.c.claims + 1,
+            )
+        )
+        rows = self.conn.execute(
+            select(_a).where(_a.c.id.in_(ids), _a.c.lease_owner == owner).order_by(_a.c.id)
+        )
+        return [_action(r) for r in rows]
 
     def holds_lease(self, action_id: str, owner: str, lock: bool = False) -> bool:
         q = select(_a.c.id).where(

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Select, and_, delete, func, insert, or_, select, update
@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from relance.adapters.db import tables as t
 from relance.adapters.db.actions import ActionQueue
+from relance.domain.arrangements import ArrangementKind, ArrangementStatus, InstalmentStatus
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt, RawCodes
 from relance.domain.cases import CaseStatus, DunningCase
 from relance.domain.consent import OptOut, OptOutSource
@@ -27,7 +28,7 @@ from relance.domain.messages import COUNTED, Message, MessageStatus
 from relance.domain.money import Money
 from relance.domain.payments import Payment, PaymentMethodUsed
 from relance.domain.webhooks import WebhookAttempt, WebhookEndpoint
-from relance.ports import Page, StoredResponse
+from relance.ports import ArrangementRecord, Page, ScheduledInstalment, StoredResponse
 
 
 def _page(rows: Sequence[Any], limit: int, to_item: Any) -> Page[Any]:
@@ -74,6 +75,8 @@ class SqlStore:
             default_locale=r.default_locale or defaults.default_locale,
             country=r.country or defaults.country,
             sms_sender=r.sms_sender,
+            iban=r.iban,
+            bic=r.bic,
         )
 
     def save_merchant_profile(self, p: MerchantProfile) -> None:
@@ -90,6 +93,8 @@ class SqlStore:
                 default_locale=p.default_locale,
                 country=p.country,
                 sms_sender=p.sms_sender,
+                iban=p.iban,
+                bic=p.bic,
             )
         )
 
@@ -678,6 +683,185 @@ class SqlStore:
             select(t.payment_links).where(t.payment_links.c.token == token)
         ).first()
         return dict(row._mapping) if row else None
+
+    def note_link_visit(self, token: str, at: datetime) -> None:
+        pl = t.payment_links
+        self.conn.execute(
+            update(pl)
+            .where(pl.c.token == token)
+            .values(
+                clicks=pl.c.clicks + 1, first_clicked_at=func.coalesce(pl.c.first_clicked_at, at)
+            )
+        )
+
+    def revoke_payment_links(self, merchant_id: str, customer_id: str, at: datetime) -> int:
+        pl = t.payment_links
+        result = self.conn.execute(
+            update(pl)
+            .where(
+                pl.c.merchant_id == merchant_id,
+                pl.c.customer_id == customer_id,
+                pl.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return result.rowcount
+
+    # -- the payment page ---------------------------------------------------------------------
+
+    def add_card_submission(
+        self, merchant_id: str, token: str, at: datetime, accepted: bool, reason: str | None
+    ) -> None:
+        self.conn.execute(
+            insert(t.card_submissions).values(
+                merchant_id=merchant_id, link_token=token, at=at, accepted=accepted, reason=reason
+            )
+        )
+
+    def refused_card_submissions(self, token: str, since: datetime) -> list[datetime]:
+        cs = t.card_submissions
+        rows = self.conn.execute(
+            select(cs.c.at)
+            .where(cs.c.link_token == token, cs.c.at >= since, cs.c.accepted.is_(False))
+            .order_by(cs.c.at)
+        )
+        return [r[0] for r in rows]
+
+    def add_arrangement(self, a: ArrangementRecord) -> None:
+        self.conn.execute(
+            insert(t.arrangements).values(
+                id=a.id,
+                merchant_id=a.merchant_id,
+                customer_id=a.customer_id,
+                kind=a.kind.value,
+                status=a.status.value,
+                currency=a.total.currency,
+                total_minor=a.total.minor,
+                invoice_ids=list(a.invoice_ids),
+                payment_method_id=a.payment_method_id,
+                reference=a.reference,
+                link_token=a.link_token,
+                message_id=a.message_id,
+                created_at=a.created_at,
+                ended_at=a.ended_at,
+                end_reason=a.end_reason,
+            )
+        )
+        if a.instalments:
+            self.conn.execute(
+                insert(t.arrangement_instalments),
+                [
+                    {
+                        "arrangement_id": a.id,
+                        "number": i.number,
+                        "due_on": i.due_on,
+                        "due_at": i.due_at,
+                        "amount_minor": i.amount.minor,
+                        "status": i.status.value,
+                        "settled_at": i.settled_at,
+                    }
+                    for i in a.instalments
+                ],
+            )
+
+    def _arrangement(self, r: Row[Any]) -> ArrangementRecord:
+        ai = t.arrangement_instalments
+        rows = self.conn.execute(
+            select(ai).where(ai.c.arrangement_id == r.id).order_by(ai.c.number)
+        )
+        instalments = tuple(
+            ScheduledInstalment(
+                i.number,
+                i.due_on if isinstance(i.due_on, date) else date.fromisoformat(str(i.due_on)),
+                i.due_at,
+                Money(i.amount_minor, r.currency),
+                InstalmentStatus(i.status),
+                i.settled_at,
+            )
+            for i in rows
+        )
+        return ArrangementRecord(
+            id=r.id,
+            merchant_id=r.merchant_id,
+            customer_id=r.customer_id,
+            kind=ArrangementKind(r.kind),
+            status=ArrangementStatus(r.status),
+            total=Money(r.total_minor, r.currency),
+            invoice_ids=tuple(r.invoice_ids),
+            payment_method_id=r.payment_method_id,
+            reference=r.reference,
+            link_token=r.link_token,
+            message_id=r.message_id,
+            created_at=r.created_at,
+            instalments=instalments,
+            ended_at=r.ended_at,
+            end_reason=r.end_reason,
+        )
+
+    def get_arrangement(
+        self, merchant_id: str, arrangement_id: str, lock: bool = False
+    ) -> ArrangementRecord | None:
+        ar = t.arrangements
+        q = select(ar).where(ar.c.merchant_id == merchant_id, ar.c.id == arrangement_id)
+        row = self.conn.execute(q.with_for_update() if lock else q).first()
+        return self._arrangement(row) if row else None
+
+    def active_arrangement(self, merchant_id: str, customer_id: str) -> ArrangementRecord | None:
+        ar = t.arrangements
+        row = self.conn.execute(
+            select(ar)
+            .where(
+                ar.c.merchant_id == merchant_id,
+                ar.c.customer_id == customer_id,
+                ar.c.status == ArrangementStatus.ACTIVE.value,
+            )
+            .order_by(ar.c.id.desc())
+        ).first()
+        return self._arrangement(row) if row else None
+
+    def last_broken_plan_at(self, merchant_id: str, customer_id: str) -> datetime | None:
+        ar = t.arrangements
+        row = self.conn.execute(
+            select(func.max(ar.c.ended_at)).where(
+                ar.c.merchant_id == merchant_id,
+                ar.c.customer_id == customer_id,
+                ar.c.kind == ArrangementKind.PLAN.value,
+                ar.c.status == ArrangementStatus.BROKEN.value,
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        # func.max loses the column type on SQLite: read it back as aware UTC.
+        return t.UTCDateTime().process_result_value(row, self.conn.dialect)
+
+    def end_arrangement(
+        self, arrangement_id: str, status: ArrangementStatus, at: datetime, reason: str
+    ) -> None:
+        self.conn.execute(
+            update(t.arrangements)
+            .where(t.arrangements.c.id == arrangement_id)
+            .values(status=status.value, ended_at=at, end_reason=reason)
+        )
+
+    def settle_instalment(
+        self, arrangement_id: str, number: int, status: InstalmentStatus, at: datetime
+    ) -> None:
+        ai = t.arrangement_instalments
+        self.conn.execute(
+            update(ai)
+            .where(ai.c.arrangement_id == arrangement_id, ai.c.number == number)
+            .values(status=status.value, settled_at=at)
+        )
+
+    def payment_dates(self, merchant_id: str, customer_id: str) -> list[datetime]:
+        p, i = t.payments, t.invoices
+        rows = self.conn.execute(
+            select(p.c.paid_at)
+            .join(i, i.c.id == p.c.invoice_id)
+            .where(i.c.merchant_id == merchant_id, i.c.customer_id == customer_id)
+            .order_by(p.c.paid_at)
+        )
+        return [r[0] for r in rows]
 
     # -- message templates --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -85,6 +86,9 @@ merchants = Table(
     Column("default_locale", String(8)),
     Column("country", String(2)),
     Column("sms_sender", String(16)),
+    # Where a customer may pay by transfer (shown on the payment page; on their invoices too).
+    Column("iban", String(34)),
+    Column("bic", String(11)),
 )
 
 api_keys = Table(
@@ -312,6 +316,56 @@ payment_links = Table(
     Column("revoked_at", UTCDateTime()),
     Column("clicks", Integer, nullable=False, default=0),
     Column("first_clicked_at", UTCDateTime()),
+)
+
+# Card submissions on the payment page, accepted or refused: the card-testing defence counts
+# the refused ones per link and hour, across every process. Never the card's number or CVC.
+card_submissions = Table(
+    "card_submissions",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _merchant(),
+    Column("link_token", String(64), ForeignKey("payment_links.token"), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("accepted", Boolean, nullable=False),
+    Column("reason", String(64)),
+    Index("ix_card_submissions_link_at", "link_token", "at"),
+)
+
+# What a customer agreed to on the payment page: a plan, a promise to pay on a date, or a
+# transfer on its way. While one is active the customer's cases are paused.
+arrangements = Table(
+    "arrangements",
+    metadata,
+    _id(),
+    _merchant(),
+    Column("customer_id", String(ID), ForeignKey("customers.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("invoice_ids", JSON, nullable=False),
+    Column("payment_method_id", String(ID)),  # charged on each date; None: the customer pays
+    Column("reference", String(35), unique=True),  # RF creditor reference of a transfer
+    Column("link_token", String(64)),
+    Column("message_id", String(ID)),  # the message that brought the customer to the page
+    _created(),
+    Column("ended_at", UTCDateTime()),
+    Column("end_reason", Text),
+)
+
+arrangement_instalments = Table(
+    "arrangement_instalments",
+    metadata,
+    Column("arrangement_id", String(ID), ForeignKey("arrangements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("due_on", Date, nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("settled_at", UTCDateTime()),
 )
 
 template_overrides = Table(

@@ -32,6 +32,8 @@ class MerchantOut(BaseModel):
     default_locale: str
     country: str
     sms_sender: str | None
+    iban: str | None = Field(description="Where customers may pay by transfer (payment page).")
+    bic: str | None
 
     @classmethod
     def of(cls, p: MerchantProfile) -> MerchantOut:
@@ -46,6 +48,8 @@ class MerchantOut(BaseModel):
             default_locale=p.default_locale,
             country=p.country,
             sms_sender=p.sms_sender,
+            iban=p.iban,
+            bic=p.bic,
         )
 
 
@@ -65,6 +69,10 @@ class MerchantPatch(Input):
     default_locale: str | None = None
     country: str | None = Field(default=None, examples=["FR"])
     sms_sender: str | None = Field(default=None, max_length=16)
+    iban: str | None = Field(
+        default=None, max_length=42, examples=["FR76 3000 6000 0112 3456 7890 189"]
+    )
+    bic: str | None = Field(default=None, max_length=11, examples=["AGRIFRPP"])
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> MerchantPatch:

@@ -76,6 +76,14 @@ def record_opt_out(
     return respond(request, ctx, merchant, key, body, 200, produce)
 
 
+@router.post("/customers/{customer_id}/payment-links/revoke")
+def revoke_payment_links(customer_id: str, ctx: Ctx, merchant: Merchant) -> dict[str, int]:
+    """Stop every payment link already sent to this customer (e.g. an email was forwarded).
+    Opening one then shows a page with your support contact; new messages carry new links.
+    Revoking again changes nothing."""
+    return {"revoked": svc.revoke_payment_links(ctx, merchant, customer_id)}
+
+
 @router.get("/customers/{customer_id}/opt-outs", response_model=ListOut[OptOutOut])
 def list_opt_outs(customer_id: str, ctx: Ctx, merchant: Merchant) -> ListOut[OptOutOut]:
     found = svc.opt_outs_of(ctx, merchant, customer_id)
