@@ -358,3 +358,16 @@ def test_no_card_number_or_cvc_is_stored_anywhere(app: App, shop, worker, clock:
                     flat = str(value or "").replace(" ", "")
                     assert not any(n in flat for n in numbers), table.name
                     assert "846" not in str(value or "").split(), table.name
+
+
+def test_a_plan_whose_first_instalment_is_refused_is_not_set_up_and_not_held_against_them(
+    app, shop, worker
+):
+    _, _, case_id, link = dunning(shop, worker)  # the card on file has no funds
+    plan = page.accept_plan(app.ctx, link, 2)
+    assert plan.status is ArrangementStatus.CANCELLED
+    assert plan.declined_reason == "insufficient_funds"
+    assert plan.advice["fr"]
+    assert cases.get_case(app.ctx, shop.merchant_id, case_id).case.status is CaseStatus.ACTIVE
+    # Not a broken plan: the customer may still choose one (with a card that works).
+    assert page.view_page(app.ctx, link).plan.counts == (2, 3, 4)

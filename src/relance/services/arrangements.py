@@ -137,7 +137,10 @@ def start(
         ScheduledInstalment(
             i.number,
             i.due_on,
-            charge_moment(i.due_on, customer.timezone, now),
+            # A plan's first instalment is charged at acceptance, whatever the hour.
+            now
+            if kind is ArrangementKind.PLAN and i.number == 1
+            else charge_moment(i.due_on, customer.timezone, now),
             i.amount,
             InstalmentStatus.PENDING,
         )
@@ -225,14 +228,22 @@ def complete(store: Store, a: ArrangementRecord, why: str, now: datetime) -> Non
     )
 
 
-def break_off(store: Store, a: ArrangementRecord, why: str, now: datetime) -> None:
+def break_off(
+    store: Store,
+    a: ArrangementRecord,
+    why: str,
+    now: datetime,
+    status: ArrangementStatus = ArrangementStatus.BROKEN,
+) -> None:
     """A missed instalment: the arrangement ends and dunning resumes for what is still owed,
-    each held step moved later by the time the pause lasted."""
-    store.end_arrangement(a.id, ArrangementStatus.BROKEN, now, why)
+    each held step moved later by the time the pause lasted. CANCELLED rather than BROKEN
+    when it never started (a plan's first instalment refused at acceptance): that is not a
+    broken promise, and must not cost the customer the right to a plan later."""
+    store.end_arrangement(a.id, status, now, why)
     store.actions.cancel_open_for_invoice(a.invoice_ids[0], {ActionKind.INSTALMENT}, why, now)
     paused_for = now - a.created_at
-    for case_id, status in _cases(store, a.merchant_id, a):
-        if status is not CaseStatus.PAUSED:
+    for case_id, case_status in _cases(store, a.merchant_id, a):
+        if case_status is not CaseStatus.PAUSED:
             continue
         case = store.get_case(a.merchant_id, case_id, lock=True)
         assert case is not None

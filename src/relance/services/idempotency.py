@@ -42,3 +42,9 @@ def abandon_request(ctx: Context, merchant_id: str, key: str) -> None:
     """An unexpected failure: forget the key so the client can safely try again."""
     with ctx.uow() as store:
         store.drop_response(merchant_id, key)
+
+
+def stored_answer(ctx: Context, merchant_id: str, key: str) -> StoredResponse | None:
+    """The answer kept for a key (status 0 while the first request is still running)."""
+    with ctx.uow() as store:
+        return store.stored_response(merchant_id, key)

@@ -84,7 +84,10 @@ def run_instalment(ctx: Context, action: ScheduledAction, owner: str) -> str | N
             return ActionStatus.DONE.value
         store.settle_instalment(a.id, number, InstalmentStatus.MISSED, now)
         reason = outcome.declined_reason or outcome.blocked or "unknown"
-        break_off(store, a, f"Instalment {number} ({instalment.amount}) failed: {reason}.", now)
+        why = f"Instalment {number} ({instalment.amount}) failed: {reason}."
+        at_acceptance = number == 1 and instalment.due_at <= a.created_at
+        status = ArrangementStatus.CANCELLED if at_acceptance else ArrangementStatus.BROKEN
+        break_off(store, a, why, now, status)
     return ActionStatus.DONE.value
 
 

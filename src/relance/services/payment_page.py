@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -103,6 +103,9 @@ class ArrangementView:
     instalments: tuple[Instalment, ...]
     reference: str | None  # formatted RF reference (transfer)
     charged_to: CardLine | None  # the card each instalment is charged to, if any
+    # A plan whose first instalment was refused at acceptance is CANCELLED: why, in words.
+    declined_reason: str | None = None
+    advice: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +498,15 @@ def _reload(ctx: Context, url_token: str, view: ArrangementView) -> ArrangementV
         link = _link(store, ctx, url_token, ctx.clock.now())
         record = store.get_arrangement(link.merchant.id, view.id)
         assert record is not None
-        return _arrangement_view(store, record)
+        reloaded = _arrangement_view(store, record)
+        if record.status is not ArrangementStatus.CANCELLED:
+            return reloaded
+        attempts = store.list_attempts(record.invoice_ids[0])
+    reason = ctx.catalogue.classify(attempts[-1].codes).reason if attempts else None
+    if reason is None:
+        return reloaded
+    advice = {loc: customer_message(ctx.catalogue, reason, loc) for loc in LOCALES}
+    return replace(reloaded, declined_reason=reason, advice=advice)
 
 
 __all__ = [

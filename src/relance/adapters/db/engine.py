@@ -10,6 +10,9 @@ from sqlalchemy.engine import make_url
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A database error's message must not carry the values of the query: some are customer
+    # secrets (payment-link tokens) and they would end up in the logs.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 import relance
 from relance.bootstrap import App
+from relance.entrypoints import web
 from relance.entrypoints.api import (
     cases,
     customers,
@@ -30,11 +31,15 @@ from relance.entrypoints.worker import Worker, default_worker_name
 
 
 def _loggable_path(request: Request) -> str:
-    """The path, except where it holds a customer's secret (an unsubscribe token): then the
-    route's pattern, so logs never carry a link that acts for the customer."""
+    """The path, except where it holds a customer's secret (an unsubscribe token, a payment
+    link): then the route's pattern, so logs never carry a link that acts for the customer.
+    A /pay/ path that matched no route is logged by its pattern too (it may still hold one)."""
     route = request.scope.get("route")
     pattern = getattr(route, "path", None)
-    return pattern if pattern in public.SECRET_PATHS else request.url.path
+    secret = public.SECRET_PATHS | web.SECRET_PATHS
+    if pattern in secret or request.url.path.startswith("/pay/"):
+        return pattern or "/pay/{url_token}"
+    return request.url.path
 
 
 def create_app(app: App, run_worker: bool = False) -> FastAPI:
@@ -76,6 +81,7 @@ def create_app(app: App, run_worker: bool = False) -> FastAPI:
     problems.install(api)
     for module in (customers, invoices, cases, declines, merchant, templates, webhooks, public):
         api.include_router(module.router)
+    web.install(api)
 
     @api.middleware("http")
     async def log_request(

@@ -1,0 +1,1 @@
+"""Browser tests: the customer's payment page in real headless Chromium (Playwright)."""
