@@ -10,7 +10,7 @@ brought the customer (the link's message), and announced to the merchant by webh
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -376,11 +376,19 @@ def pay_now(ctx: Context, url_token: str) -> ChargeOutcome:
 # -- arrangements ------------------------------------------------------------------------------
 
 
+# What an arrangement's terms are, decided inside the transaction that records it:
+# (link, store, total, rules, today, method) -> (instalments, method charged, RF reference).
+Terms = Callable[
+    [_Link, Store, Money, PaymentPageRules, date, PaymentMethod | None],
+    tuple[tuple[Instalment, ...], str | None, str | None],
+]
+
+
 def _start(
     ctx: Context,
     url_token: str,
     kind: ArrangementKind,
-    plan: Any,
+    plan: Terms,
 ) -> tuple[ArrangementView, list[str]]:
     """Shared by plan, promise and transfer: checks, then one transaction. `plan(link, store,
     invoices, total, rules, today, method)` returns (instalments, method id, reference)."""
