@@ -112,7 +112,8 @@ def test_the_page_shows_what_is_owed_why_it_failed_and_what_can_be_done(app, sho
 def test_a_tampered_an_expired_and_a_revoked_link_are_refused(app, shop, worker, clock):
     customer_id, _, _, link = dunning(shop, worker)
     with pytest.raises(page.UnusableLink) as tampered:
-        page.view_page(app.ctx, link[:-1] + ("A" if link[-1] != "A" else "B"))
+        # Not the last character: base64's padding bits there may decode to the same bytes.
+        page.view_page(app.ctx, ("B" if link[0] != "B" else "C") + link[1:])
     assert tampered.value.problem is page.LinkProblem.UNKNOWN
     assert tampered.value.merchant is None  # nothing about the account
     with pytest.raises(page.UnusableLink) as forged:
@@ -212,7 +213,9 @@ def test_pay_now_charges_the_card_on_file(app, shop, worker):
     assert outcome.paid == ("F-001",)
     assert outcome.amount == Money(4900, "EUR")
     assert cases.get_case(app.ctx, shop.merchant_id, case_id).case.status is CaseStatus.RECOVERED
-    assert page.pay_now(app.ctx, link).blocked == "nothing_due"
+    with pytest.raises(page.Refused) as refused:
+        page.pay_now(app.ctx, link)
+    assert refused.value.code == "nothing_due"
     assert page.view_page(app.ctx, link).total is None
 
 

@@ -571,6 +571,38 @@ def test_an_accepted_plan_is_shown_first_and_replaces_the_plan_and_promise_forms
     assert after.by_id("promise-form") is None
 
 
+def test_forms_from_a_page_opened_before_the_state_changed_are_refused_in_words(
+    browser: TestClient, shop: Shop
+):
+    # Two tabs: the plan is accepted in one, then the other's promise and pay-now are sent.
+    link = link_path(shop, token="tok_ok")
+    stale = page_of(browser, link, lang="en")
+    accepted, _ = submit(browser, page_of(browser, link, lang="en"), "plan-form", count="2")
+    assert accepted.status_code == 303
+
+    promise, _ = submit(browser, stale, "promise-form", date="2026-11-30")
+    assert promise.status_code == 409
+    assert outcome(dom(promise.text)) == (
+        "error",
+        "An arrangement is already in place: it is shown below.",
+    )
+
+
+def test_paying_from_a_second_tab_after_the_first_paid_is_refused_in_words(
+    browser: TestClient, shop: Shop
+):
+    link = link_path(shop, token="tok_ok")
+    first, second = page_of(browser, link, lang="en"), page_of(browser, link, lang="en")
+    paid, _ = submit(browser, first, "pay-now-form")
+    assert paid.status_code == 303
+    before = charges(shop)
+
+    again, _ = submit(browser, second, "pay-now-form")
+    assert again.status_code == 409
+    assert outcome(dom(again.text)) == ("error", "There is nothing left to pay.")
+    assert charges(shop) == before
+
+
 def test_a_plan_that_is_not_offered_is_refused_in_words(browser: TestClient, link: str):
     page = page_of(browser, link, lang="en")
     response, _ = submit(browser, page, "plan-form", count="7")

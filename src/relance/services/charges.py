@@ -13,7 +13,7 @@ from datetime import datetime
 
 from relance.domain.attempts import AttemptSource, Outcome, PaymentAttempt
 from relance.domain.cases import CaseStatus, decide_after_failure, note_failure
-from relance.domain.customers import PaymentMethod
+from relance.domain.customers import LOCALES, PaymentMethod
 from relance.domain.declines import DeclineVerdict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
@@ -27,8 +27,6 @@ from relance.services.context import Context
 from relance.services.declines import customer_message, failure_summary
 from relance.services.payments import receive_payment
 from relance.services.retry_guard import may_retry_now
-
-LOCALES = ("fr", "en")
 
 
 @dataclass(frozen=True, slots=True)

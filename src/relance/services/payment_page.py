@@ -35,7 +35,7 @@ from relance.domain.arrangements import (
 )
 from relance.domain.cards import CardEntry
 from relance.domain.customers import LOCALES, Customer, MethodType, PaymentMethod
-from relance.domain.errors import Conflict, InvalidInput
+from relance.domain.errors import Conflict
 from relance.domain.events import Event, EventKind
 from relance.domain.invoices import Invoice
 from relance.domain.merchants import MerchantProfile
@@ -51,7 +51,6 @@ from relance.ports import (
     Store,
 )
 from relance.services import arrangements
-from relance.services.charges import LOCALES as CHARGE_LOCALES
 from relance.services.charges import ChargeOutcome, Source, charge_for_customer
 from relance.services.context import Context
 from relance.services.declines import customer_message
@@ -76,6 +75,16 @@ class UnusableLink(Exception):
         super().__init__(f"payment link {problem.value}")
         self.problem = problem
         self.merchant = merchant  # None when the link is unknown: nothing is revealed
+
+
+class Refused(Conflict):
+    """An action the page offers that cannot be done now. `code` names why, so the page can
+    say it in the customer's language: nothing_due, arrangement_in_force, no_card,
+    plan_count, transfer_unavailable."""
+
+    def __init__(self, code: str, sentence: str) -> None:
+        super().__init__(sentence)
+        self.code = code
 
 
 class CoolingDown(Exception):
@@ -341,7 +350,7 @@ def _refused(ctx: Context, link: _Link, refused: CardDeclined, now: datetime) ->
         store.add_card_submission(link.merchant.id, link.token, now, False, verdict.reason)
         line = f"A card was refused on the payment page{_from(link)}: {verdict.reason}."
         _on_open_cases(store, link, EventKind.CARD_REFUSED, line, now)
-    advice = {loc: customer_message(ctx.catalogue, verdict.reason, loc) for loc in CHARGE_LOCALES}
+    advice = {loc: customer_message(ctx.catalogue, verdict.reason, loc) for loc in LOCALES}
     return CardSaved(None, verdict.reason, advice)
 
 
@@ -368,8 +377,11 @@ def pay_now(ctx: Context, url_token: str) -> ChargeOutcome:
     with ctx.uow() as store:
         link = _link(store, ctx, url_token, ctx.clock.now())
         invoices = [i.id for i in _open_invoices(store, link)]
+        method = store.current_payment_method(link.merchant.id, link.customer.id)
     if not invoices:
-        return ChargeOutcome(blocked="nothing_due")
+        raise Refused("nothing_due", "Nothing is due.")
+    if method is None:
+        raise Refused("no_card", "There is no card on file to charge.")
     return _charge(ctx, link, invoices, "Payment on the payment page")
 
 
@@ -398,11 +410,13 @@ def _start(
         # Two submissions racing: the customer row lock makes the second see the first.
         store.lock_customer(link.merchant.id, link.customer.id)
         if store.active_arrangement(link.merchant.id, link.customer.id) is not None:
-            raise Conflict("An arrangement is already in place for these invoices.")
+            raise Refused(
+                "arrangement_in_force", "An arrangement is already in place for these invoices."
+            )
         invoices = _open_invoices(store, link)
         total = _total(invoices)
         if total is None:
-            raise Conflict("Nothing is due: there is nothing to arrange.")
+            raise Refused("nothing_due", "Nothing is due: there is nothing to arrange.")
         rules = _rules(store, link.merchant.id)
         method = store.current_payment_method(link.merchant.id, link.customer.id)
         instalments, method_id, reference = plan(
@@ -429,16 +443,16 @@ def accept_plan(ctx: Context, url_token: str, count: int) -> ArrangementView:
         method: PaymentMethod | None,
     ) -> tuple[tuple[Instalment, ...], str | None, None]:
         if _card_line(method) is None or method is None:
-            raise InvalidInput("Add a card first: each instalment is charged to it.")
+            raise Refused("no_card", "Add a card first: each instalment is charged to it.")
         offer = plan_offer(
             total, rules, store.last_broken_plan_at(link.merchant.id, link.customer.id),
             ctx.clock.now(),
         )  # fmt: skip
         if count not in offer.counts:
             if offer.refusal:
-                raise InvalidInput(f"A payment plan is not available ({offer.refusal}).")
+                raise Refused("plan_count", f"A payment plan is not available ({offer.refusal}).")
             choices = ", ".join(str(n) for n in offer.counts)
-            raise InvalidInput(f"Choose {choices} instalments.")
+            raise Refused("plan_count", f"Choose {choices} instalments.")
         return plan_schedule(total, count, today), method.id, None
 
     view, due_now = _start(ctx, url_token, ArrangementKind.PLAN, plan)
@@ -480,7 +494,7 @@ def choose_transfer(ctx: Context, url_token: str) -> ArrangementView:
         method: PaymentMethod | None,
     ) -> tuple[tuple[Instalment, ...], None, str]:
         if not link.merchant.iban:
-            raise Conflict("This merchant does not take bank transfers.")
+            raise Refused("transfer_unavailable", "This merchant does not take bank transfers.")
         # Twelve digits: easy to copy into a banking app, and 10^12 makes a clash negligible
         # (the column is unique, so one would be refused, never mixed up).
         reference = creditor_reference(f"{secrets.randbelow(10**12):012d}")
@@ -525,6 +539,7 @@ __all__ = [
     "InstalmentStatus",
     "LinkProblem",
     "PageView",
+    "Refused",
     "TransferDetails",
     "UnusableLink",
     "accept_plan",

@@ -165,6 +165,8 @@ def _handle(
             return again(422, card_form=_card_form(fields, exc))
         if isinstance(exc, PromiseOutsideWindow):
             return again(422, notice=Notice(action, "promise_window"))
+        if isinstance(exc, svc.Refused):
+            return again(_REFUSAL_STATUS.get(exc.code, 409), notice=Notice(action, exc.code))
         if isinstance(exc, InvalidInput | Conflict):
             status = 409 if isinstance(exc, Conflict) else 422
             return again(status, notice=Notice(action, "refused", str(exc)))
@@ -175,17 +177,17 @@ def _handle(
 
 Prepared = Callable[[], str] | tuple[CardForm, Notice | None, int]
 
+# The services decide what may be done (svc.Refused); the page only words it. A choice the page
+# never offered is a bad form (422); the rest is the account's state (409).
+_REFUSAL_STATUS = {"plan_count": 422}
+
 
 def _prepare(
     action: str, fields: Mapping[str, str], view: PageView, ctx: Context, url_token: str
 ) -> Prepared:
-    """The service call to make for this form, once what was typed is checked here; or why
-    not, as (card form, notice, status) for the page shown again."""
-    no_form = CardForm()
-    if not view.invoices and action != "card":
-        return no_form, Notice(action, "nothing_due"), 409
-    if view.arrangement is not None and action in ("plan", "promise"):
-        return no_form, Notice(action, "arrangement_in_force"), 409
+    """The service call to make for this form, once what was typed can be read (a card, a
+    number, a date); or why not, as (card form, notice, status) for the page shown again.
+    Whether the action is allowed is the service's to say."""
     if action == "card":
         try:
             entry = read_card(
@@ -199,27 +201,21 @@ def _prepare(
             return _card_form(fields, exc), None, 422
         return lambda: outcomes.card_outcome(url_token, svc.update_card(ctx, url_token, entry))
     if action == "pay":
-        if view.card is None:
-            return no_form, Notice(action, "no_card"), 409
         return lambda: outcomes.charge_outcome(url_token, svc.pay_now(ctx, url_token))
     if action == "plan":
         count = _integer(fields.get("count", ""))
-        if count is None or count not in view.plan.counts:
-            return no_form, Notice(action, "plan_count"), 422
+        if count is None:
+            return CardForm(), Notice(action, "plan_count"), 422
         return lambda: outcomes.arrangement_outcome(
             url_token, action, svc.accept_plan(ctx, url_token, count)
         )
     if action == "promise":
         on = _date(fields.get("date", ""))
         if on is None:
-            return no_form, Notice(action, "promise_format"), 422
-        if not view.promise.earliest <= on <= view.promise.latest:
-            return no_form, Notice(action, "promise_window"), 422
+            return CardForm(), Notice(action, "promise_format"), 422
         return lambda: outcomes.arrangement_outcome(
             url_token, action, svc.promise_to_pay(ctx, url_token, on)
         )
-    if view.transfer is None:
-        return no_form, Notice(action, "transfer_unavailable"), 409
     return lambda: outcomes.arrangement_outcome(
         url_token, action, svc.choose_transfer(ctx, url_token)
     )
